@@ -1,0 +1,36 @@
+import { fail } from "../core/errors.js";
+import type { Tensor } from "../tensor/tensor.js";
+
+/** Computes the gradients of an op's inputs from the gradient of its output (null: no gradient). */
+export type BackwardFn = (gradOutput: Tensor) => (Tensor | null)[];
+
+/**
+ * One recorded op on the tape: its inputs and the closure that maps the output's gradient to
+ * theirs. The closure holds the tensors the gradient needs; `release` drops them after a
+ * backward pass so memory is returned (unless the graph is retained).
+ */
+export class GradNode {
+  private backwardFn: BackwardFn | null;
+
+  constructor(
+    readonly name: string,
+    readonly inputs: readonly Tensor[],
+    backwardFn: BackwardFn,
+  ) {
+    this.backwardFn = backwardFn;
+  }
+
+  apply(gradOutput: Tensor): (Tensor | null)[] {
+    if (this.backwardFn === null) {
+      fail(
+        "backward",
+        `trying to backward through the graph a second time (through ${this.name}); its saved tensors were freed after the first backward. Pass { retainGraph: true } to the first backward call if you need to backward twice`,
+      );
+    }
+    return this.backwardFn(gradOutput);
+  }
+
+  release(): void {
+    this.backwardFn = null;
+  }
+}

@@ -1,0 +1,110 @@
+import type { DType } from "../core/dtype.js";
+import * as ew from "../ops/elementwise.js";
+import * as shp from "../ops/shape.js";
+import type { KeepDim, VarOptions } from "../ops/reduce.js";
+import type { Tensor, TensorOrScalar } from "./tensor.js";
+
+// The `flint.*` function forms of the tensor methods (torch.add(a, b) == a.add(b)).
+type T = Tensor;
+type S = TensorOrScalar;
+type Dims = number | number[] | null;
+
+export const add = (a: T, b: S, o?: { alpha?: number }) => a.add(b, o);
+export const sub = (a: T, b: S, o?: { alpha?: number }) => a.sub(b, o);
+export const mul = (a: T, b: S) => a.mul(b);
+export const div = (a: T, b: S) => a.div(b);
+export const pow = (a: T, b: S) => a.pow(b);
+export const maximum = (a: T, b: S) => a.maximum(b);
+export const minimum = (a: T, b: S) => a.minimum(b);
+export const neg = (x: T) => x.neg();
+export const abs = (x: T) => x.abs();
+export const exp = (x: T) => x.exp();
+export const log = (x: T) => x.log();
+export const sqrt = (x: T) => x.sqrt();
+export const rsqrt = (x: T) => x.rsqrt();
+export const sin = (x: T) => x.sin();
+export const cos = (x: T) => x.cos();
+export const tanh = (x: T) => x.tanh();
+export const sigmoid = (x: T) => x.sigmoid();
+export const relu = (x: T) => x.relu();
+export const sign = (x: T) => x.sign();
+export const floor = (x: T) => x.floor();
+export const ceil = (x: T) => x.ceil();
+export const round = (x: T) => x.round();
+export const reciprocal = (x: T) => x.reciprocal();
+export const square = (x: T) => x.square();
+export const expm1 = (x: T) => x.expm1();
+export const log1p = (x: T) => x.log1p();
+export const erf = (x: T) => x.erf();
+export const clamp = (x: T, min?: number | null, max?: number | null) => x.clamp(min, max);
+export const clip = clamp;
+export const logicalNot = (x: T) => x.logicalNot();
+export const logicalAnd = (a: T, b: S) => a.logicalAnd(b);
+export const logicalOr = (a: T, b: S) => a.logicalOr(b);
+export const logicalXor = (a: T, b: S) => a.logicalXor(b);
+export const isnan = (x: T) => x.isnan();
+export const isinf = (x: T) => x.isinf();
+export const isfinite = (x: T) => x.isfinite();
+export const eq = (a: T, b: S) => a.eq(b);
+export const ne = (a: T, b: S) => a.ne(b);
+export const lt = (a: T, b: S) => a.lt(b);
+export const le = (a: T, b: S) => a.le(b);
+export const gt = (a: T, b: S) => a.gt(b);
+export const ge = (a: T, b: S) => a.ge(b);
+export const allclose = (a: T, b: T, o?: { rtol?: number; atol?: number }) => a.allclose(b, o);
+export const equal = (a: T, b: T) => a.equal(b);
+export const where = ew.where;
+
+export const sum = (x: T, dim?: Dims, o?: KeepDim) => x.sum(dim, o);
+export const mean = (x: T, dim?: Dims, o?: KeepDim) => x.mean(dim, o);
+export const prod = (x: T, dim?: number | null, o?: KeepDim) => x.prod(dim, o);
+export const variance = (x: T, dim?: Dims, o?: VarOptions) => x.var(dim, o);
+export { variance as var };
+export const std = (x: T, dim?: Dims, o?: VarOptions) => x.std(dim, o);
+export function max(x: T): T;
+export function max(x: T, dim: number, o?: KeepDim): { values: T; indices: T };
+export function max(x: T, dim?: number, o?: KeepDim) {
+  return dim === undefined ? x.max() : x.max(dim, o);
+}
+export function min(x: T): T;
+export function min(x: T, dim: number, o?: KeepDim): { values: T; indices: T };
+export function min(x: T, dim?: number, o?: KeepDim) {
+  return dim === undefined ? x.min() : x.min(dim, o);
+}
+export const amax = (x: T, dim?: Dims, o?: KeepDim) => x.amax(dim, o);
+export const amin = (x: T, dim?: Dims, o?: KeepDim) => x.amin(dim, o);
+export const argmax = (x: T, dim?: number | null, o?: KeepDim) => x.argmax(dim, o);
+export const argmin = (x: T, dim?: number | null, o?: KeepDim) => x.argmin(dim, o);
+export const logsumexp = (x: T, dim?: Dims, o?: KeepDim) => x.logsumexp(dim, o);
+export const all = (x: T, dim?: number | null, o?: KeepDim) => x.all(dim, o);
+export const any = (x: T, dim?: number | null, o?: KeepDim) => x.any(dim, o);
+export const norm = (x: T, p = 2, dim?: Dims, o?: KeepDim) => x.norm(p, dim, o);
+export const cumsum = (x: T, dim: number) => x.cumsum(dim);
+
+export const matmul = (a: T, b: T) => a.matmul(b);
+export const mm = (a: T, b: T) => a.mm(b);
+export const bmm = (a: T, b: T) => a.bmm(b);
+export const dot = (a: T, b: T) => a.dot(b);
+
+export const reshape = (x: T, shape: number[]) => x.reshape(shape);
+export const flatten = (x: T, startDim = 0, endDim = -1) => x.flatten(startDim, endDim);
+export const squeeze = (x: T, dim?: number | number[]) => x.squeeze(dim);
+export const unsqueeze = (x: T, dim: number) => x.unsqueeze(dim);
+export const transpose = (x: T, d0: number, d1: number) => x.transpose(d0, d1);
+export const permute = (x: T, dims: number[]) => x.permute(dims);
+export const narrow = (x: T, dim: number, start: number, length: number) => x.narrow(dim, start, length);
+export const chunk = (x: T, chunks: number, dim = 0) => x.chunk(chunks, dim);
+export const split = (x: T, s: number | number[], dim = 0) => x.split(s, dim);
+export const unbind = (x: T, dim = 0) => x.unbind(dim);
+export const indexSelect = (x: T, dim: number, index: T) => x.indexSelect(dim, index);
+export const gather = (x: T, dim: number, index: T) => x.gather(dim, index);
+export const scatter = (x: T, dim: number, index: T, src: S) => x.scatter(dim, index, src);
+export const scatterAdd = (x: T, dim: number, index: T, src: T) => x.scatterAdd(dim, index, src);
+export const maskedFill = (x: T, mask: T, value: S) => x.maskedFill(mask, value);
+export const flip = (x: T, dims: number[]) => x.flip(dims);
+export const cat = shp.cat;
+export const concat = shp.cat;
+export const stack = shp.stack;
+export const clone = (x: T) => x.clone();
+export const detach = (x: T) => x.detach();
+export const to = (x: T, dtype: DType) => x.to(dtype);
