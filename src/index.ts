@@ -15,3 +15,7 @@ export { Generator, manualSeed, defaultGenerator } from "./core/rng.js";
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from "./autograd/grad-mode.js";
 export { setBackend, getBackend, availableBackends } from "./backend/registry.js";
 export * as autograd from "./autograd/index.js";
+export * as nn from "./nn/index.js";
+export * as optim from "./optim/index.js";
+export * as data from "./data/index.js";
+export * as io from "./io/index.js";

@@ -1,0 +1,7 @@
+// nn.functional (F): the stateless twin of every layer, and the losses.
+export * from "./activation.js";
+export * from "./linear.js";
+export * from "./conv.js";
+export * from "./pooling.js";
+export * from "./normalization.js";
+export * from "./loss.js";
