@@ -5,6 +5,7 @@
  *   const { nn, optim, data } = flint;
  */
 import "./backend/js/index.js";
+import "./backend/wasm/index.js";
 
 export { Tensor, type NestedArray, type Scalar, type TensorOrScalar, type SliceSpec } from "./tensor/tensor.js";
 export * from "./tensor/creation.js";
@@ -19,3 +20,6 @@ export * as nn from "./nn/index.js";
 export * as optim from "./optim/index.js";
 export * as data from "./data/index.js";
 export * as io from "./io/index.js";
+export { save, load } from "./io/index.js";
+export * as datasets from "./data/datasets/index.js";
+export * as transforms from "./data/transforms/index.js";

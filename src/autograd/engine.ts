@@ -33,6 +33,8 @@ function reverseTopologicalOrder(roots: Tensor[]): Tensor[] {
 export function runBackward(roots: Tensor[], gradients: Tensor[], options: BackwardOptions, inputs?: Tensor[]): (Tensor | null)[] {
   const grads = new Map<Tensor, Tensor>();
   const wanted = inputs ? new Set(inputs) : null;
+  // Gradients of wanted non-leaf tensors, taken when the walk reaches them (they are complete then).
+  const found = new Map<Tensor, Tensor>();
   roots.forEach((root, i) => accumulate(grads, root, gradients[i]));
   const order = reverseTopologicalOrder(roots);
 
@@ -43,7 +45,7 @@ export function runBackward(roots: Tensor[], gradients: Tensor[], options: Backw
       if (grad === undefined) continue;
       const node = tensor.gradFn;
       if (node === null) continue;
-      if (wanted?.has(tensor)) continue;
+      if (wanted?.has(tensor)) found.set(tensor, grad);
       if (tensor.retainsGrad && !wanted) tensor.grad = tensor.grad ? tensor.grad.add(grad) : grad.clone();
       const inputGrads = node.apply(grad);
       node.inputs.forEach((input, i) => {
@@ -55,7 +57,7 @@ export function runBackward(roots: Tensor[], gradients: Tensor[], options: Backw
     }
   });
 
-  if (wanted && inputs) return inputs.map((t) => grads.get(t) ?? null);
+  if (wanted && inputs) return inputs.map((t) => found.get(t) ?? grads.get(t) ?? null);
   for (const [tensor, grad] of grads) {
     if (tensor.gradFn === null && tensor.requiresGrad) {
       // A fresh tensor per leaf: gradients flowing out of an op can share storage (add hands the

@@ -1,7 +1,8 @@
 import { fail } from "../core/errors.js";
-import { defaultGenerator } from "../core/rng.js";
+import { Generator } from "../core/rng.js";
 import { Layout } from "../core/layout.js";
 import { Tensor } from "../tensor/tensor.js";
+import { runBackward } from "./engine.js";
 import { noGrad } from "./grad-mode.js";
 
 export interface GradcheckOptions {
@@ -26,19 +27,22 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[],
   for (const x of inputs) if (!x.requiresGrad) fail("gradcheck", "every input must require grad");
 
   const first = fn(...inputs);
-  const weights = Float64Array.from({ length: first.numel() }, () => defaultGenerator.random() * 2 - 1);
+  if (!first.requiresGrad) fail("gradcheck", "the function's output does not require grad (no input reaches it through a differentiable op)");
+  // A private generator: checking gradients must not move the global random stream.
+  const generator = new Generator(0x9c);
+  const weights = Float64Array.from({ length: first.numel() }, () => generator.random() * 2 - 1);
   const scalarize = (out: Tensor) => {
     const values = out.data();
     let s = 0;
     for (let i = 0; i < values.length; i++) s += weights[i] * values[i];
     return s;
   };
-  for (const x of inputs) x.grad = null;
   const weightTensor = new Tensor(Float32Array.from(weights), Layout.contiguous(first.shape), "float32");
-  first.backward(weightTensor);
+  // The analytical gradients, without touching any .grad (as PyTorch's gradcheck).
+  const analyticGrads = runBackward([first], [weightTensor], {}, inputs);
 
   for (const [k, x] of inputs.entries()) {
-    const analytic = x.grad ? x.grad.data() : new Float32Array(x.numel());
+    const analytic = analyticGrads[k]?.data() ?? new Float32Array(x.numel());
     const storage = x.storage;
     // Perturb the elements of x through its layout: element j sits at offset + sum(index*stride).
     const offsets = elementOffsets(x);

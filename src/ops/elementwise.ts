@@ -85,10 +85,14 @@ export function div(a: Tensor, other: TensorOrScalar): Tensor {
 
 export function pow(a: Tensor, exponent: TensorOrScalar): Tensor {
   const b = asTensor("pow", exponent, a);
+  if (typeof exponent === "number" && exponent < 0 && a.dtype !== "float32" && b.dtype !== "float32") {
+    fail("pow", `integers to negative integer powers are not allowed (exponent ${exponent} on a ${a.dtype} tensor); convert with .float()`);
+  }
   const out = arithmetic("pow", "pow", a, b);
   return record("pow", out, [a, b], (g) => [
-    // d/da a^b = b * a^(b-1); d/db a^b = a^b * log(a), taken as 0 where a == 0 (PyTorch's choice).
-    a.requiresGrad ? sumToShape(g.mul(b).mul(pow(a, sub(b, 1))), a.shape) : null,
+    // d/da a^b = b * a^(b-1), taken as 0 where b == 0 (so 0^0 has no infinite slope);
+    // d/db a^b = a^b * log(a), taken as 0 where a == 0 (PyTorch's choices).
+    a.requiresGrad ? sumToShape(where(b.eq(0), 0, g.mul(b).mul(pow(a, sub(b, 1)))), a.shape) : null,
     b.requiresGrad ? sumToShape(where(a.eq(0), 0, g.mul(out).mul(a.log())), b.shape) : null,
   ]);
 }
@@ -186,12 +190,18 @@ export const isnan = (x: Tensor) => compare("ne", x, x);
 export const isinf = (x: Tensor) => unaryKernel("abs", x, x.dtype === "float32" ? "float32" : "int32").eq(Infinity);
 export const isfinite = (x: Tensor) => isnan(x).logicalOr(isinf(x)).logicalNot();
 
+/** The dtype two bare scalars meet in: bool for two booleans, int32 for integers, else float32. */
+function scalarOnlyDtype(a: number | boolean, b: TensorOrScalar): DType {
+  const values = [a, b as number | boolean];
+  if (values.every((v) => typeof v === "boolean")) return "bool";
+  return values.every((v) => typeof v === "boolean" || Number.isInteger(v)) ? "int32" : "float32";
+}
+
 /** `cond ? a : b` elementwise, broadcasting all three. */
 export function where(cond: Tensor, a: TensorOrScalar, b: TensorOrScalar): Tensor {
   if (!(cond instanceof Tensor)) fail("where", "condition must be a Tensor");
-  const like = a instanceof Tensor ? a : b instanceof Tensor ? b : scalarTensor(0, "float32");
-  const ta = asTensor("where", a, like);
-  const tb = asTensor("where", b, like);
+  const ta = a instanceof Tensor ? a : asTensor("where", a, b instanceof Tensor ? b : scalarTensor(0, scalarOnlyDtype(a, b)));
+  const tb = b instanceof Tensor ? b : asTensor("where", b, ta);
   const shape = broadcastShapes("where", cond.shape, ta.shape, tb.shape);
   const dtype = promoteTypes(ta.dtype, tb.dtype);
   const condBool = cond.dtype === "bool" ? cond : cond.ne(0);

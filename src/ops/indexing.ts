@@ -6,14 +6,13 @@ import { Tensor, type TensorOrScalar } from "../tensor/tensor.js";
 import { scalarTensor, where } from "./elementwise.js";
 import { fromStorage, record } from "./util.js";
 
-/** A contiguous int32 copy of an index tensor, bounds-checked against `size`. */
+/** A contiguous int32 copy of an index tensor, bounds-checked against `size` (negative indices are errors, as in PyTorch). */
 function checkedIndex(op: string, index: Tensor, size: number, dim: number): Int32Array {
   if (index.dtype !== "int32") fail(op, `index must be an int32 tensor, got ${index.dtype}`);
   const values = index.data() as Int32Array;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (v < -size || v >= size) fail(op, `index ${v} is out of bounds for dimension ${dim} with size ${size}`);
-    if (v < 0) values[i] = v + size;
+    if (v < 0 || v >= size) fail(op, `index ${v} is out of bounds for dimension ${dim} with size ${size}`);
   }
   return values;
 }
@@ -59,6 +58,7 @@ export function scatter(x: Tensor, dim: number, index: Tensor, src: TensorOrScal
   checkGatherShapes(op, x, d, index);
   const source = src instanceof Tensor ? src : scalarTensor(src, x.dtype).expand(index.shape.slice());
   if (src instanceof Tensor) {
+    if (src.ndim !== index.ndim) fail(op, `index ${fmtShape(index.shape)} and src ${fmtShape(src.shape)} must have the same number of dimensions`);
     for (let k = 0; k < index.ndim; k++) {
       if (index.shape[k] > source.shape[k]) fail(op, `index ${fmtShape(index.shape)} is larger than src ${fmtShape(source.shape)} at dimension ${k}`);
     }
@@ -89,9 +89,10 @@ function padTo(g: Tensor, shape: readonly number[]): Tensor {
 
 export function maskedFill(x: Tensor, mask: Tensor, value: TensorOrScalar): Tensor {
   if (mask.dtype !== "bool") fail("maskedFill", `mask must be a bool tensor, got ${mask.dtype}`);
-  const fill = value instanceof Tensor ? value : scalarTensor(value, x.dtype === "float32" ? "float32" : typeof value === "number" && !Number.isInteger(value) ? "float32" : x.dtype);
+  // The result keeps x's dtype (PyTorch casts the value: masked_fill(int, 2.5) writes 2).
+  const fill = value instanceof Tensor ? value : scalarTensor(x.dtype === "bool" ? Boolean(value) : x.dtype === "int32" ? Math.trunc(Number(value)) : Number(value), x.dtype);
   if (fill.numel() !== 1) fail("maskedFill", `value must be a scalar or a 0-d tensor, got shape ${fmtShape(fill.shape)}`);
-  const out = where(mask, fill.reshape([]), x);
+  const out = where(mask, fill.dtype === x.dtype ? fill.reshape([]) : fill.reshape([]).to(x.dtype), x);
   if (out.shape.length !== x.shape.length || out.shape.some((s, i) => s !== x.shape[i])) {
     fail("maskedFill", `mask of shape ${fmtShape(mask.shape)} must broadcast to the input's shape ${fmtShape(x.shape)}`);
   }

@@ -1,7 +1,7 @@
 import { reduceOutputDtype, type ReduceOp } from "../backend/backend.js";
 import { backend } from "../backend/registry.js";
 import { fail, fmtShape } from "../core/errors.js";
-import { normalizeDim } from "../core/shape.js";
+import { normalizeDim, numel } from "../core/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { where } from "./elementwise.js";
 import { cat } from "./shape.js";
@@ -106,8 +106,10 @@ export function maxDim(x: Tensor, op: "max" | "min", dim: number, options?: Keep
   const d = normalizeDim(op, dim, x.ndim);
   if (x.ndim > 0 && x.shape[d] === 0) fail(op, `cannot reduce over dimension ${dim} of size 0 (shape ${fmtShape(x.shape)})`);
   const keepdim = options?.keepdim ?? false;
-  const indices = reduceKernel(op === "max" ? "argmax" : "argmin", x, [d], keepdim);
-  const values = reduceKernel(op, x, [d], keepdim);
+  // A 0-d tensor accepts dim 0 but has no dim to reduce: its value is the max, at index 0.
+  const dims = x.ndim === 0 ? [] : [d];
+  const indices = reduceKernel(op === "max" ? "argmax" : "argmin", x, dims, keepdim);
+  const values = reduceKernel(op, x, dims, keepdim);
   const recorded = record(op, values, [x], (g) => {
     const gk = keepdim || x.ndim === 0 ? g : g.unsqueeze(d);
     const ik = keepdim || x.ndim === 0 ? indices : indices.unsqueeze(d);
@@ -126,7 +128,7 @@ export function argReduce(x: Tensor, op: "argmax" | "argmin", dim?: number | nul
   }
   const d = normalizeDim(op, dim, x.ndim);
   if (x.ndim > 0 && x.shape[d] === 0) fail(op, `cannot take the index over dimension ${dim} of size 0`);
-  return reduceKernel(op, x, [d], options?.keepdim ?? false);
+  return reduceKernel(op, x, x.ndim === 0 ? [] : [d], options?.keepdim ?? false);
 }
 
 export function variance(x: Tensor, dim?: number | number[] | null, options?: VarOptions): Tensor {
@@ -151,23 +153,38 @@ export function logsumexp(x: Tensor, dim?: number | number[] | null, options?: K
   return keepdim ? out : out.squeeze(dims);
 }
 
+/** True where every element is non-zero; an empty slice gives true (all = not any(not x)). */
 export function all(x: Tensor, dim?: number | null, options?: KeepDim): Tensor {
-  const dims = resolveDims("all", x, dim);
-  return reduceKernel("min", x.ne(0), dims, options?.keepdim ?? false).add(x.numel() === 0 ? 1 : 0).bool();
+  resolveDims("all", x, dim);
+  return any(x.eq(0), dim, options).logicalNot();
 }
 
+/** True where some element is non-zero; an empty slice gives false. */
 export function any(x: Tensor, dim?: number | null, options?: KeepDim): Tensor {
   const dims = resolveDims("any", x, dim);
-  if (x.numel() === 0) return fromStorage(new Uint8Array(1), [], "bool");
-  return reduceKernel("max", x.ne(0), dims, options?.keepdim ?? false);
+  const keepdim = options?.keepdim ?? false;
+  // Backends need not define max over nothing, so empty slices are answered here.
+  if (dims.some((d) => x.shape[d] === 0)) return fromStorage(new Uint8Array(numel(keptShape(x, dims, keepdim))), keptShape(x, dims, keepdim), "bool");
+  return reduceKernel("max", x.ne(0), dims, keepdim);
 }
 
 /** The p-norm over `dim` (all elements by default); p may be Infinity. */
 export function norm(x: Tensor, p: number, dim?: number | number[] | null, options?: KeepDim): Tensor {
   if (p === Infinity) return x.abs().amax(dim, options);
-  if (p === 2) return x.square().sum(dim, options).sqrt();
+  if (p === 2) return euclideanNorm(x, dim, options);
   if (p === 1) return x.abs().sum(dim, options);
   return x.abs().pow(p).sum(dim, options).pow(1 / p);
+}
+
+/** sqrt(sum(x^2)) with PyTorch's gradient x / norm, taken as 0 where the norm is 0 (not NaN). */
+function euclideanNorm(x: Tensor, dim: number | number[] | null | undefined, options?: KeepDim): Tensor {
+  const dims = resolveDims("norm", x, dim);
+  const keepdim = options?.keepdim ?? false;
+  const out = reduceKernel("sum", x.detach().square(), dims, keepdim).sqrt();
+  return record("norm", out, [x], (g) => {
+    const norm = expandBack(out, x, dims, keepdim);
+    return [where(norm.eq(0), 0, expandBack(g, x, dims, keepdim).mul(x).div(norm))];
+  });
 }
 
 /** Cumulative sum along `dim`, as running sums of narrow slices joined with cat. */

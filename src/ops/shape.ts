@@ -212,7 +212,9 @@ export function repeat(x: Tensor, sizes: number[]): Tensor {
   // [d0, d1] -> [1, d0, 1, d1] -> expand [r0, d0, r1, d1] -> reshape [r0*d0, r1*d1].
   const interleaved = padded.flatMap((d) => [1, d]);
   const expanded = sizes.flatMap((r, i) => [r, padded[i]]);
-  return reshape(expand(reshape(x, interleaved), expanded), sizes.map((r, i) => r * padded[i]));
+  const out = reshape(expand(reshape(x, interleaved), expanded), sizes.map((r, i) => r * padded[i]));
+  // PyTorch's repeat always copies, even when every size is 1 and the reshapes stayed views.
+  return out.storage === x.storage ? out.clone() : out;
 }
 
 export function cat(tensors: Tensor[], dim = 0): Tensor {

@@ -66,7 +66,7 @@ export function tensor(data: NestedArray | TypedInput, options: CreationOptions 
   walk(data, 0, []);
   const dtype = options.dtype ? checkDType("tensor", options.dtype) : sawBool && !sawNumber ? "bool" : "float32";
   const storage = allocate(dtype, flat.length);
-  for (let i = 0; i < flat.length; i++) storage[i] = Number(flat[i]);
+  for (let i = 0; i < flat.length; i++) storage[i] = dtype === "bool" ? (flat[i] ? 1 : 0) : Number(flat[i]);
   if (dtype === "int32") for (let i = 0; i < flat.length; i++) if (!Number.isInteger(flat[i] as number) && typeof flat[i] === "number") fail("tensor", `value ${flat[i]} is not an integer but dtype is int32`);
   return make(storage, shape, dtype, options.requiresGrad);
 }
@@ -75,7 +75,7 @@ export function full(shape: number[], value: number | boolean, options: Creation
   const s = checkShape("full", shape);
   const dtype = options.dtype ? checkDType("full", options.dtype) : typeof value === "boolean" ? "bool" : "float32";
   const storage = allocate(dtype, numel(s));
-  storage.fill(Number(value));
+  storage.fill(dtype === "bool" ? (value ? 1 : 0) : Number(value));
   return make(storage, s, dtype, options.requiresGrad);
 }
 
@@ -152,13 +152,15 @@ export function linspace(start: number, end: number, steps: number, options: Cre
   const dtype = checkDType("linspace", options.dtype);
   const storage = allocate(dtype, steps);
   const delta = steps > 1 ? (end - start) / (steps - 1) : 0;
-  // PyTorch fills the second half from the end, so both endpoints are exact.
-  const half = Math.floor(steps / 2);
+  // PyTorch fills the second half from the end, so both endpoints are exact (one step gives start).
+  const half = steps === 1 ? 1 : Math.floor(steps / 2);
   for (let i = 0; i < steps; i++) storage[i] = i < half ? start + i * delta : end - (steps - 1 - i) * delta;
   return make(storage, [steps], dtype, options.requiresGrad);
 }
 
-export function eye(n: number, m?: number, options: CreationOptions = {}): Tensor {
+/** The n x m identity (m defaults to n); `eye(n, { dtype })` is accepted too. */
+export function eye(n: number, m?: number | CreationOptions, options: CreationOptions = {}): Tensor {
+  if (typeof m === "object") return eye(n, n, m);
   const cols = m ?? n;
   checkShape("eye", [n, cols]);
   const dtype = checkDType("eye", options.dtype);

@@ -11,13 +11,16 @@ export function formatTensor(t: Tensor): string {
     if (!Number.isFinite(v)) return Number.isNaN(v) ? "nan" : v > 0 ? "inf" : "-inf";
     return allIntegral ? `${v}.` : v.toFixed(4);
   };
+  // Right-align every value to the widest, as PyTorch does.
+  const width = values.reduce((w, v) => Math.max(w, fmt(v).length), 0);
+  const cell = (v: number): string => fmt(v).padStart(width);
   const edge = 3;
   const build = (dim: number, offset: number, indent: string): string => {
     if (t.ndim === 0) return fmt(values[0]);
     const size = t.shape[dim];
     const stride = t.shape.slice(dim + 1).reduce((a, b) => a * b, 1);
     const indices = size > 2 * edge + 1 && t.numel() > 1000 ? [...range(0, edge), -1, ...range(size - edge, size)] : range(0, size);
-    if (dim === t.ndim - 1) return "[" + indices.map((i) => (i < 0 ? "..." : fmt(values[offset + i]))).join(", ") + "]";
+    if (dim === t.ndim - 1) return "[" + indices.map((i) => (i < 0 ? "..." : cell(values[offset + i]))).join(", ") + "]";
     const sep = ",\n" + "\n".repeat(t.ndim - dim - 2) + indent + " ";
     return "[" + indices.map((i) => (i < 0 ? "..." : build(dim + 1, offset + i * stride, indent + " "))).join(sep) + "]";
   };

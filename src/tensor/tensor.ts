@@ -17,7 +17,7 @@ export type Scalar = number | boolean;
 export type TensorOrScalar = Tensor | Scalar;
 export type NestedArray = number | boolean | NestedArray[];
 /** One entry of `x.slice(...)`: an index, [start, end?, step?] (Python slice semantics), or null for all. */
-export type SliceSpec = number | null | [number?, (number | null)?, number?];
+export type SliceSpec = number | null | [(number | null)?, (number | null)?, (number | null)?];
 
 let nextSequence = 0;
 
@@ -31,7 +31,7 @@ export class Tensor {
   readonly storage: Storage;
   readonly layout: Layout;
   readonly dtype: DType;
-  grad: Tensor | null = null;
+  private gradValue: Tensor | null = null;
   /** The op that produced this tensor, when it was recorded for autograd; null for leaves. */
   gradFn: GradNode | null = null;
   /** Creation order; an op's output always comes after its inputs (the engine's topological order). */
@@ -51,6 +51,20 @@ export class Tensor {
   }
   get ndim(): number {
     return this.layout.shape.length;
+  }
+  /** The accumulated gradient (settable, as in PyTorch: null clears it; a tensor must match shape and dtype). */
+  get grad(): Tensor | null {
+    return this.gradValue;
+  }
+  set grad(value: Tensor | null) {
+    if (value !== null) {
+      if (!(value instanceof Tensor)) fail("grad", `expected a Tensor or null, got ${typeof value}`);
+      if (value.shape.length !== this.ndim || value.shape.some((d, i) => d !== this.shape[i])) {
+        fail("grad", `assigned grad of shape ${fmtShape(value.shape)} does not match the tensor's shape ${fmtShape(this.shape)}`);
+      }
+      if (value.dtype !== this.dtype) fail("grad", `assigned grad has dtype ${value.dtype} but the tensor has dtype ${this.dtype}`);
+    }
+    this.gradValue = value;
   }
   get requiresGrad(): boolean {
     return this.requiresGradFlag;
@@ -97,6 +111,7 @@ export class Tensor {
   data(): Storage {
     return backend().copy(this.storage, this.layout, this.dtype);
   }
+  /** The value of a one-element tensor; a bool tensor reads as 1 or 0 (use `tolist()` for a boolean). */
   item(): number {
     if (this.numel() !== 1) fail("item", `a Tensor with ${this.numel()} elements cannot be converted to a scalar (shape ${fmtShape(this.shape)})`);
     return this.storage[this.layout.offset];

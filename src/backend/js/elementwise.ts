@@ -21,7 +21,7 @@ const UNARY: Record<UnaryOp, string> = {
   tanh: "Math.tanh(x)",
   sigmoid: "1 / (1 + Math.exp(-x))",
   relu: "(x < 0 ? 0 : x)",
-  sign: "(x > 0 ? 1 : x < 0 ? -1 : x)",
+  sign: "(x > 0 ? 1 : x < 0 ? -1 : 0)", // sign(NaN) is 0, as in PyTorch
   floor: "Math.floor(x)",
   ceil: "Math.ceil(x)",
   round: "roundHalfEven(x)",
@@ -159,7 +159,9 @@ function dtypeOf(x: Storage): DType {
 /** dst[dstLayout] = src (already broadcast to dstLayout's shape). */
 export function assign(dst: Storage, dstLayout: Layout, src: Storage, srcLayout: Layout): void {
   if (dstLayout.size === 0) return;
-  const values = srcLayout.isContiguous() && dtypeOf(src) === dtypeOf(dst) ? src.subarray(srcLayout.offset, srcLayout.offset + srcLayout.size) : copy(src, srcLayout, dtypeOf(dst));
+  // Read src straight from its storage only when it cannot alias the elements being written.
+  const direct = srcLayout.isContiguous() && dtypeOf(src) === dtypeOf(dst) && src.buffer !== dst.buffer;
+  const values = direct ? src.subarray(srcLayout.offset, srcLayout.offset + srcLayout.size) : copy(src, srcLayout, dtypeOf(dst));
   if (dstLayout.isContiguous()) {
     dst.set(values as never, dstLayout.offset);
     return;

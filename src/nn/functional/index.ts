@@ -5,3 +5,6 @@ export * from "./conv.js";
 export * from "./pooling.js";
 export * from "./normalization.js";
 export * from "./loss.js";
+export * from "./padding.js";
+export * from "./attention.js";
+export * from "./sampling.js";

@@ -1,2 +1,296 @@
-// Placeholder: filled in by the work on this area.
-export {};
+// Pooling (max, average, Lp, adaptive average, log-sum-exp): every window comes from im2col
+// (`unfold`) and is reduced with a tensor op, so each pooling's gradient comes from the tape.
+import { fail, fmtShape } from "../../core/errors.js";
+import { cat } from "../../ops/shape.js";
+import { unfold } from "../../ops/window.js";
+import { full, tensor } from "../../tensor/creation.js";
+import type { Tensor } from "../../tensor/tensor.js";
+
+export interface MaxPoolOptions {
+  /** Defaults to the kernel size. */
+  stride?: number | number[] | null;
+  padding?: number | number[];
+  dilation?: number | number[];
+  ceilMode?: boolean;
+  returnIndices?: boolean;
+}
+export interface AvgPoolOptions {
+  /** Defaults to the kernel size. */
+  stride?: number | number[] | null;
+  padding?: number | number[];
+  ceilMode?: boolean;
+  /** Counts the zero padding in the divisor (PyTorch's default: true). */
+  countIncludePad?: boolean;
+  /** When set, every window sum is divided by this instead of the window's size. */
+  divisorOverride?: number | null;
+}
+export interface LpPoolOptions {
+  stride?: number | number[] | null;
+  ceilMode?: boolean;
+}
+export interface LogSumExpPoolOptions {
+  stride?: number | number[] | null;
+  /** The sharpness b: large b tends to max pooling, b -> 0 to average pooling. Default 1. */
+  b?: number;
+}
+/** Values and, for each, the flat index (h * W + w) of the maximum within its input plane. */
+export interface PoolWithIndices {
+  values: Tensor;
+  indices: Tensor;
+}
+
+function tuple(op: string, name: string, value: number | number[], n: number, min: number): number[] {
+  const list = typeof value === "number" ? new Array<number>(n).fill(value) : value.length === 1 ? new Array<number>(n).fill(value[0]) : value.slice();
+  if (list.length !== n) fail(op, `${name} must be an int or a list of ${n} ints, got ${JSON.stringify(value)}`);
+  for (const v of list) if (!Number.isInteger(v) || v < min) fail(op, `${name} must hold integers >= ${min}, got ${JSON.stringify(value)}`);
+  return list;
+}
+
+/** Pooling geometry for both spatial dims (1-D pooling uses a height-1 kernel). */
+interface PoolGeometry {
+  kernel: number[];
+  stride: number[];
+  padding: number[];
+  dilation: number[];
+  out: number[];
+  /** Trailing padding that ceil mode needs beyond the symmetric padding. */
+  extra: number[];
+}
+
+/** PyTorch's pooling_output_shape, with its ceil-mode rule: the last window must start inside the input or left padding. */
+function pooledSize(size: number, kernel: number, stride: number, pad: number, dilation: number, ceilMode: boolean): number {
+  let out = Math.floor((size + 2 * pad - dilation * (kernel - 1) - 1 + (ceilMode ? stride - 1 : 0)) / stride) + 1;
+  if (ceilMode && (out - 1) * stride >= size + pad) out--;
+  return out;
+}
+
+function poolGeometry(op: string, x: Tensor, kernel: number[], stride: number[], padding: number[], dilation: number[], ceilMode: boolean): PoolGeometry {
+  const spatial = x.shape.slice(2);
+  for (let i = 0; i < 2; i++) {
+    if (padding[i] > Math.floor(kernel[i] / 2)) {
+      fail(op, `padding should be at most half of the kernel size, got padding ${fmtShape(padding)} for kernel ${fmtShape(kernel)}`);
+    }
+  }
+  const out = spatial.map((n, i) => pooledSize(n, kernel[i], stride[i], padding[i], dilation[i], ceilMode));
+  if (out.some((n) => n < 1)) {
+    fail(op, `input of shape ${fmtShape(x.shape)} is too small for kernel ${fmtShape(kernel)} with stride ${fmtShape(stride)}, padding ${fmtShape(padding)} and dilation ${fmtShape(dilation)} (output would be ${fmtShape(out)})`);
+  }
+  const extra = spatial.map((n, i) => Math.max(0, (out[i] - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1 - (n + 2 * padding[i])));
+  return { kernel, stride, padding, dilation, out, extra };
+}
+
+/** Pads the end of dim `dim` with `value` (ceil mode's windows that run past the input). */
+function padEnd(x: Tensor, dim: number, amount: number, value: number): Tensor {
+  if (amount === 0) return x;
+  const shape = x.shape.slice();
+  shape[dim] = amount;
+  return cat([x, full(shape, value)], dim);
+}
+
+/** Every window as a column: [N, C, H, W] -> [N, C, kH*kW, outH*outW]. */
+function windows(x: Tensor, g: PoolGeometry, padValue: number): Tensor {
+  const padded = padEnd(padEnd(x, 2, g.extra[0], padValue), 3, g.extra[1], padValue);
+  const cols = unfold(padded, {
+    kernelSize: [g.kernel[0], g.kernel[1]], stride: [g.stride[0], g.stride[1]],
+    padding: [g.padding[0], g.padding[1]], dilation: [g.dilation[0], g.dilation[1]], padValue,
+  });
+  const [n, c] = x.shape;
+  return cols.reshape([n, c, g.kernel[0] * g.kernel[1], g.out[0] * g.out[1]]);
+}
+
+/**
+ * Brings 1-D and 2-D, batched and unbatched inputs to [N, C, H, W] (1-D: H = 1), runs `body`
+ * on it and gives the result the input's rank back.
+ */
+function asImage<T extends Tensor | PoolWithIndices>(op: string, input: Tensor, spatial: 1 | 2, body: (x: Tensor) => T): T {
+  const dims = spatial === 1 ? "L" : "H, W";
+  if (input.ndim !== spatial + 1 && input.ndim !== spatial + 2) {
+    fail(op, `expected a ${spatial + 1}-D (unbatched [C, ${dims}]) or ${spatial + 2}-D (batched [N, C, ${dims}]) input, got shape ${fmtShape(input.shape)}`);
+  }
+  if (input.dtype !== "float32") fail(op, `expected a float32 input, got ${input.dtype}`);
+  const unbatched = input.ndim === spatial + 1;
+  let x = unbatched ? input.unsqueeze(0) : input;
+  if (spatial === 1) x = x.unsqueeze(2);
+  const restore = (t: Tensor): Tensor => {
+    let r = spatial === 1 ? t.squeeze(2) : t;
+    if (unbatched) r = r.squeeze(0);
+    return r;
+  };
+  const result = body(x);
+  if ("values" in result) return { values: restore(result.values), indices: restore(result.indices) } as T;
+  return restore(result as Tensor) as T;
+}
+
+/** Expands 1-D arguments to the height-1 2-D form: k -> [1, k]. */
+function lift(op: string, name: string, value: number | number[], spatial: 1 | 2, min: number, heightValue: number): number[] {
+  const t = tuple(op, name, value, spatial, min);
+  return spatial === 1 ? [heightValue, t[0]] : t;
+}
+
+function maxPool(op: string, spatial: 1 | 2, input: Tensor, kernelSize: number | number[], options: MaxPoolOptions): Tensor | PoolWithIndices {
+  return asImage<Tensor | PoolWithIndices>(op, input, spatial, (x) => {
+    const kernel = lift(op, "kernelSize", kernelSize, spatial, 1, 1);
+    const stride = options.stride == null ? kernel : lift(op, "stride", options.stride, spatial, 1, 1);
+    const padding = lift(op, "padding", options.padding ?? 0, spatial, 0, 0);
+    const dilation = lift(op, "dilation", options.dilation ?? 1, spatial, 1, 1);
+    const g = poolGeometry(op, x, kernel, stride, padding, dilation, options.ceilMode ?? false);
+    // -Infinity padding never wins a window; ties go to the first maximum, as in PyTorch.
+    const { values, indices } = windows(x, g, -Infinity).max(2);
+    const [n, c] = x.shape;
+    const out = values.reshape([n, c, g.out[0], g.out[1]]);
+    if (!options.returnIndices) return out;
+    return { values: out, indices: planeIndices(indices, g, x.shape[3]).reshape([n, c, g.out[0], g.out[1]]) };
+  });
+}
+
+/** Window-local argmax indices -> flat indices into the input plane (PyTorch's returnIndices). */
+function planeIndices(local: Tensor, g: PoolGeometry, width: number): Tensor {
+  const src = local.data() as Int32Array;
+  const out = new Int32Array(src.length);
+  const length = g.out[0] * g.out[1];
+  for (let i = 0; i < src.length; i++) {
+    const position = i % length;
+    const row = Math.floor(position / g.out[1]) * g.stride[0] - g.padding[0] + Math.floor(src[i] / g.kernel[1]) * g.dilation[0];
+    const col = (position % g.out[1]) * g.stride[1] - g.padding[1] + (src[i] % g.kernel[1]) * g.dilation[1];
+    out[i] = row * width + col;
+  }
+  return tensor(out, { dtype: "int32" }).reshape(local.shape.slice());
+}
+
+/** torch.nn.functional.max_pool1d on [N, C, L] (or [C, L]); `returnIndices` gives { values, indices }. */
+export function maxPool1d(input: Tensor, kernelSize: number | number[], options: MaxPoolOptions & { returnIndices: true }): PoolWithIndices;
+export function maxPool1d(input: Tensor, kernelSize: number | number[], options?: MaxPoolOptions): Tensor;
+export function maxPool1d(input: Tensor, kernelSize: number | number[], options: MaxPoolOptions = {}): Tensor | PoolWithIndices {
+  return maxPool("maxPool1d", 1, input, kernelSize, options);
+}
+
+/** torch.nn.functional.max_pool2d on [N, C, H, W] (or [C, H, W]); `returnIndices` gives { values, indices }. */
+export function maxPool2d(input: Tensor, kernelSize: number | number[], options: MaxPoolOptions & { returnIndices: true }): PoolWithIndices;
+export function maxPool2d(input: Tensor, kernelSize: number | number[], options?: MaxPoolOptions): Tensor;
+export function maxPool2d(input: Tensor, kernelSize: number | number[], options: MaxPoolOptions = {}): Tensor | PoolWithIndices {
+  return maxPool("maxPool2d", 2, input, kernelSize, options);
+}
+
+/** The divisor of every output position, following PyTorch's avg_pool2d kernel exactly. */
+function avgDivisors(g: PoolGeometry, height: number, width: number, countIncludePad: boolean, divisorOverride: number | null | undefined): Tensor {
+  const out = new Float32Array(g.out[0] * g.out[1]);
+  const span = (o: number, d: 0 | 1, size: number): [number, number] => {
+    const start = o * g.stride[d] - g.padding[d];
+    const end = Math.min(start + g.kernel[d], size + g.padding[d]);
+    return countIncludePad ? [start, end] : [Math.max(start, 0), Math.min(end, size)];
+  };
+  for (let i = 0; i < g.out[0]; i++) {
+    const [h0, h1] = span(i, 0, height);
+    for (let j = 0; j < g.out[1]; j++) {
+      const [w0, w1] = span(j, 1, width);
+      out[i * g.out[1] + j] = divisorOverride ?? (h1 - h0) * (w1 - w0);
+    }
+  }
+  return tensor(out).reshape([g.out[0], g.out[1]]);
+}
+
+function avgPool(op: string, spatial: 1 | 2, input: Tensor, kernelSize: number | number[], options: AvgPoolOptions): Tensor {
+  return asImage(op, input, spatial, (x) => {
+    const kernel = lift(op, "kernelSize", kernelSize, spatial, 1, 1);
+    const stride = options.stride == null ? kernel : lift(op, "stride", options.stride, spatial, 1, 1);
+    const padding = lift(op, "padding", options.padding ?? 0, spatial, 0, 0);
+    if (options.divisorOverride != null && (!Number.isFinite(options.divisorOverride) || options.divisorOverride === 0)) {
+      fail(op, `divisorOverride must be a non-zero number, got ${options.divisorOverride}`);
+    }
+    const g = poolGeometry(op, x, kernel, stride, padding, [1, 1], options.ceilMode ?? false);
+    const sums = windows(x, g, 0).sum(2).reshape([x.shape[0], x.shape[1], g.out[0], g.out[1]]);
+    return sums.div(avgDivisors(g, x.shape[2], x.shape[3], options.countIncludePad ?? true, options.divisorOverride));
+  });
+}
+
+/** torch.nn.functional.avg_pool1d on [N, C, L] (or [C, L]). */
+export function avgPool1d(input: Tensor, kernelSize: number | number[], options: Omit<AvgPoolOptions, "divisorOverride"> = {}): Tensor {
+  return avgPool("avgPool1d", 1, input, kernelSize, options);
+}
+
+/** torch.nn.functional.avg_pool2d on [N, C, H, W] (or [C, H, W]). */
+export function avgPool2d(input: Tensor, kernelSize: number | number[], options: AvgPoolOptions = {}): Tensor {
+  return avgPool("avgPool2d", 2, input, kernelSize, options);
+}
+
+/** PyTorch's lp_pool: (sum over the window of x^p)^(1/p), via average pooling times the window size. */
+function lpPool(op: string, spatial: 1 | 2, input: Tensor, normType: number, kernelSize: number | number[], options: LpPoolOptions): Tensor {
+  if (typeof normType !== "number" || Number.isNaN(normType) || normType === 0) fail(op, `normType must be a non-zero number, got ${normType}`);
+  const kernel = tuple(op, "kernelSize", kernelSize, spatial, 1);
+  const windowSize = kernel.reduce((a, b) => a * b, 1);
+  const averaged = avgPool(op, spatial, input.pow(normType), kernel, { stride: options.stride, ceilMode: options.ceilMode });
+  return averaged.sign().mul(averaged.abs().relu()).mul(windowSize).pow(1 / normType);
+}
+
+/** torch.nn.functional.lp_pool1d. */
+export function lpPool1d(input: Tensor, normType: number, kernelSize: number | number[], options: LpPoolOptions = {}): Tensor {
+  return lpPool("lpPool1d", 1, input, normType, kernelSize, options);
+}
+
+/** torch.nn.functional.lp_pool2d. */
+export function lpPool2d(input: Tensor, normType: number, kernelSize: number | number[], options: LpPoolOptions = {}): Tensor {
+  return lpPool("lpPool2d", 2, input, normType, kernelSize, options);
+}
+
+/**
+ * The [out, size] matrix that averages PyTorch's adaptive windows
+ * [floor(i*size/out), ceil((i+1)*size/out)); adaptive average pooling is separable, so a
+ * 2-D pool is one such product per spatial dim.
+ */
+function adaptiveMatrix(size: number, out: number): Tensor {
+  const m = new Float32Array(out * size);
+  for (let i = 0; i < out; i++) {
+    const start = Math.floor((i * size) / out);
+    const end = Math.ceil(((i + 1) * size) / out);
+    for (let j = start; j < end; j++) m[i * size + j] = 1 / (end - start);
+  }
+  return tensor(m).reshape([out, size]);
+}
+
+function adaptiveSizes(op: string, outputSize: number | (number | null)[], input: number[]): number[] {
+  const list = typeof outputSize === "number" ? input.map(() => outputSize) : outputSize.length === 1 ? input.map(() => outputSize[0]) : outputSize;
+  if (list.length !== input.length) fail(op, `outputSize must be an int or a list of ${input.length} ints (or nulls), got ${JSON.stringify(outputSize)}`);
+  return list.map((v, i) => {
+    if (v === null) return input[i];
+    if (!Number.isInteger(v) || v < 1) fail(op, `outputSize must hold positive integers, got ${JSON.stringify(outputSize)}`);
+    return v;
+  });
+}
+
+/** torch.nn.functional.adaptive_avg_pool1d on [N, C, L] (or [C, L]). */
+export function adaptiveAvgPool1d(input: Tensor, outputSize: number | number[]): Tensor {
+  return asImage("adaptiveAvgPool1d", input, 1, (x) => {
+    const [outW] = adaptiveSizes("adaptiveAvgPool1d", outputSize, [x.shape[3]]);
+    return x.matmul(adaptiveMatrix(x.shape[3], outW).t());
+  });
+}
+
+/** torch.nn.functional.adaptive_avg_pool2d on [N, C, H, W] (or [C, H, W]); a null size keeps the input's. */
+export function adaptiveAvgPool2d(input: Tensor, outputSize: number | (number | null)[]): Tensor {
+  return asImage("adaptiveAvgPool2d", input, 2, (x) => {
+    const [outH, outW] = adaptiveSizes("adaptiveAvgPool2d", outputSize, [x.shape[2], x.shape[3]]);
+    const rows = adaptiveMatrix(x.shape[2], outH);
+    return rows.matmul(x.matmul(adaptiveMatrix(x.shape[3], outW).t()));
+  });
+}
+
+/**
+ * Log-sum-exp pooling from the lectures ("PROB" pooling): over each window of K values,
+ *   (1/b) * log( (1/K) * sum_i exp(b * x_i) ),
+ * a soft maximum that tends to max pooling as b -> infinity and to average pooling as b -> 0.
+ * The mean (not the sum) keeps a constant input unchanged. Computed stably (the window max is
+ * subtracted before exponentiating).
+ */
+export function logSumExpPool2d(input: Tensor, kernelSize: number | number[], options: LogSumExpPoolOptions = {}): Tensor {
+  const op = "logSumExpPool2d";
+  const b = options.b ?? 1;
+  if (!Number.isFinite(b) || b === 0) fail(op, `b must be a finite non-zero number, got ${b}`);
+  return asImage(op, input, 2, (x) => {
+    const kernel = tuple(op, "kernelSize", kernelSize, 2, 1);
+    const stride = options.stride == null ? kernel : tuple(op, "stride", options.stride, 2, 1);
+    const g = poolGeometry(op, x, kernel, stride, [0, 0], [1, 1], false);
+    const cols = windows(x, g, 0);
+    const pooled = cols.mul(b).logsumexp(2).sub(Math.log(kernel[0] * kernel[1])).div(b);
+    return pooled.reshape([x.shape[0], x.shape[1], g.out[0], g.out[1]]);
+  });
+}

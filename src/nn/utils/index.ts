@@ -1,2 +1,3 @@
-// Placeholder: filled in by the work on this area.
-export {};
+// nn.utils: gradient clipping and parameter/vector conversion (PyTorch's torch.nn.utils).
+export { clipGradNorm, clipGradValue, type ClipGradNormOptions, type TensorOrTensors } from "./clip-grad.js";
+export { parametersToVector, vectorToParameters } from "./convert-parameters.js";

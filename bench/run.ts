@@ -1,0 +1,116 @@
+// `npm run bench [-- --json] [-- --only gemm1024,lenetStep] [-- --budget 1500]`: times every
+// workload in flint, PyTorch (Debian's python3-torch via /usr/bin/python3, best of several
+// thread settings) and TensorFlow.js 4.22 (wasm and cpu backends), in one run, and prints the
+// medians and the ratios flint/other (below 1 means flint is faster).
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { setFlagsFromString } from "node:v8";
+import { fileURLToPath } from "node:url";
+import * as flint from "../src/index.js";
+import "../src/backend/wasm/index.js";
+import { wasmRuntime } from "../src/backend/wasm/runtime.js";
+import { medianMs } from "./timing.js";
+import { DESCRIPTIONS, WORKLOADS } from "./workloads.js";
+import { TF_WORKLOADS, tf, useTfBackend } from "./tfjs-workloads.js";
+
+// Node 20 validates relaxed SIMD only behind this flag (Node >= 22 has it on); the wasm backend
+// detects the feature when it first compiles its kernels, which happens after this line.
+setFlagsFromString("--experimental-wasm-relaxed-simd");
+
+const args = process.argv.slice(2);
+const option = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const json = args.includes("--json");
+const budget = Number(option("--budget") ?? 1500);
+const names = (option("--only")?.split(",") ?? Object.keys(WORKLOADS)).filter((n) => n in WORKLOADS);
+
+type Cell = { ms: number | null; note?: string };
+const results: Record<string, Record<string, Cell>> = {};
+const put = (workload: string, lib: string, cell: Cell) => ((results[workload] ??= {})[lib] = cell);
+const log = (msg: string) => json || process.stderr.write(msg + "\n");
+
+/** PyTorch under each thread setting in its own process (BLAS reads its settings at load). */
+function runTorch(): void {
+  const python = "/usr/bin/python3";
+  const script = fileURLToPath(new URL("../../bench/torch_workloads.py", import.meta.url));
+  if (!existsSync(python)) {
+    for (const n of names) put(n, "pytorch", { ms: null, note: "no /usr/bin/python3" });
+    return;
+  }
+  const cores = availableParallelism();
+  const settings: Record<string, Record<string, string>> = {
+    [`default`]: {},
+    [`blas1/intra${cores}`]: { OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: "1", FLINT_TORCH_THREADS: String(cores) },
+    [`blas${cores}/intra1`]: { OPENBLAS_NUM_THREADS: String(cores), FLINT_TORCH_THREADS: "1" },
+  };
+  for (const [label, env] of Object.entries(settings)) {
+    log(`pytorch (${label}) ...`);
+    const run = spawnSync(python, [script, ...names], { env: { ...process.env, ...env, FLINT_BENCH_BUDGET: String(budget / 1000) }, encoding: "utf8" });
+    if (run.status !== 0) {
+      for (const n of names) results[n]?.pytorch ?? put(n, "pytorch", { ms: null, note: run.stderr.trim().split("\n").pop() });
+      continue;
+    }
+    const times = JSON.parse(run.stdout) as Record<string, number>;
+    for (const [n, ms] of Object.entries(times)) {
+      const best = results[n]?.pytorch?.ms;
+      if (best == null || ms < best) put(n, "pytorch", { ms, note: label });
+    }
+  }
+}
+
+function runFlint(): void {
+  flint.setBackend("wasm");
+  const rt = wasmRuntime();
+  rt.waitForThreads(); // they start asynchronously
+  const note = `wasm, ${rt.threads} threads${rt.relaxedSimd ? ", relaxed SIMD" : ""}`;
+  for (const n of names) {
+    log(`flint ${n} ...`);
+    put(n, "flint", { ms: medianMs(WORKLOADS[n](), budget), note });
+  }
+}
+
+async function runTf(backend: "wasm" | "cpu"): Promise<void> {
+  await useTfBackend(backend);
+  for (const n of names) {
+    log(`tfjs-${backend} ${n} ...`);
+    try {
+      const step = TF_WORKLOADS[n]();
+      put(n, `tfjs-${backend}`, { ms: medianMs(step, budget, backend === "cpu" ? 3 : 5) });
+    } catch (e) {
+      put(n, `tfjs-${backend}`, { ms: null, note: (e as Error).message.split("\n")[0].slice(0, 80) });
+    }
+    tf.disposeVariables();
+  }
+}
+
+function table(): string {
+  const libs = ["flint", "pytorch", "tfjs-wasm", "tfjs-cpu"];
+  const fmt = (c?: Cell) => (c?.ms == null ? "n/a" : c.ms < 10 ? c.ms.toFixed(2) : c.ms.toFixed(1));
+  const ratio = (n: string, lib: string) => {
+    const a = results[n]?.flint?.ms;
+    const b = results[n]?.[lib]?.ms;
+    return a == null || b == null ? "n/a" : (a / b).toFixed(2) + "x";
+  };
+  const lines = [
+    `| workload | flint ms | PyTorch ms | tfjs-wasm ms | tfjs-cpu ms | flint/PyTorch | flint/tfjs-wasm | flint/tfjs-cpu |`,
+    `|---|---:|---:|---:|---:|---:|---:|---:|`,
+  ];
+  for (const n of names) {
+    const r = results[n] ?? {};
+    lines.push(`| ${DESCRIPTIONS[n]} | ${libs.map((l) => fmt(r[l])).join(" | ")} | ${["pytorch", "tfjs-wasm", "tfjs-cpu"].map((l) => ratio(n, l)).join(" | ")} |`);
+  }
+  const notes = new Set<string>();
+  for (const n of names) for (const [lib, c] of Object.entries(results[n] ?? {})) if (c.note) notes.add(`${lib} (${n}): ${c.note}`);
+  return [...lines, "", "Medians of repeated runs; ratios are flint time / other time (below 1 = flint faster).", ...[...notes].map((s) => `- ${s}`)].join("\n");
+}
+
+runFlint();
+runTorch();
+await runTf("wasm");
+await runTf("cpu");
+if (json) console.log(JSON.stringify({ node: process.version, cores: availableParallelism(), results }, null, 2));
+else console.log(table());
+process.exit(0);

@@ -1,0 +1,118 @@
+// im2col (unfold) and col2im (fold) for 2-D sliding windows, one (image, channel) plane per
+// task, planes shared out across threads. Column rows are ordered (channel, kernel row,
+// kernel col), PyTorch's F.unfold order; the input may have any strides.
+
+// Window geometry fields (i32) follow the operand fields in each args block.
+// @ts-ignore: decorator
+@inline const GEOMETRY: usize = 32;
+
+class Geometry {
+  batch: i32; channels: i32; h: i32; w: i32; kh: i32; kw: i32;
+  sh: i32; sw: i32; ph: i32; pw: i32; dh: i32; dw: i32; oh: i32; ow: i32;
+}
+
+// @ts-ignore: decorator
+@inline function geometry(args: usize): Geometry {
+  return changetype<Geometry>(args + GEOMETRY);
+}
+
+/**
+ * args: [x, xsN, xsC, xsH, xsW, out, padValue (f32), unused, then the 14 geometry fields
+ * batch channels inH inW kernelH kernelW strideH strideW padH padW dilationH dilationW outH outW].
+ * out is [N, C*kh*kw, oh*ow] contiguous.
+ */
+export function unfold(args: usize, tid: i32, nthreads: i32): void {
+  const x = <usize>load<u32>(args);
+  const sn = load<i32>(args, 4), sc = load<i32>(args, 8), sh = load<i32>(args, 12), sw = load<i32>(args, 16);
+  const out = <usize>load<u32>(args, 20);
+  const pad = load<f32>(args, 24);
+  const g = geometry(args);
+  const L = g.oh * g.ow;
+  const kk = g.kh * g.kw;
+  const planes = g.batch * g.channels;
+  for (let q = tid; q < planes; q += nthreads) {
+    const n = q / g.channels, c = q % g.channels;
+    const plane = x + <usize>(n * sn + c * sc) * 4;
+    let o = out + <usize>(q * kk) * <usize>L * 4;
+    for (let ki = 0; ki < g.kh; ki++) {
+      for (let kj = 0; kj < g.kw; kj++) {
+        // Output columns whose input column lies inside [0, w): xo in [x0, x1).
+        const colOffset = kj * g.dw - g.pw;
+        const x0 = clampWindow(-colOffset, g.sw, g.ow);
+        const x1 = clampWindow(g.w - colOffset, g.sw, g.ow);
+        for (let y = 0; y < g.oh; y++) {
+          const iy = y * g.sh - g.ph + ki * g.dh;
+          if (iy < 0 || iy >= g.h || x0 >= x1) {
+            fill(o, pad, g.ow);
+          } else {
+            fill(o, pad, x0);
+            const row = plane + <usize>(iy * sh) * 4;
+            if (g.sw == 1 && sw == 1) {
+              memory.copy(o + <usize>x0 * 4, row + <usize>(x0 + colOffset) * 4, <usize>(x1 - x0) * 4);
+            } else {
+              for (let xo = x0; xo < x1; xo++) store<f32>(o + <usize>xo * 4, load<f32>(row + <usize>((xo * g.sw + colOffset) * sw) * 4));
+            }
+            fill(o + <usize>x1 * 4, pad, g.ow - x1);
+          }
+          o += <usize>g.ow * 4;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The adjoint of unfold: sums window values back into an [N, C, H, W] contiguous output.
+ * args: [cols, csN, csRow, csL, unused, out, unused, unused, then the 14 geometry fields].
+ */
+export function fold(args: usize, tid: i32, nthreads: i32): void {
+  const cols = <usize>load<u32>(args);
+  const sn = load<i32>(args, 4), sr = load<i32>(args, 8), sl = load<i32>(args, 12);
+  const out = <usize>load<u32>(args, 20);
+  const g = geometry(args);
+  const kk = g.kh * g.kw;
+  const planes = g.batch * g.channels;
+  const planeSize = <usize>(g.h * g.w);
+  for (let q = tid; q < planes; q += nthreads) {
+    const n = q / g.channels, c = q % g.channels;
+    const plane = out + <usize>q * planeSize * 4;
+    memory.fill(plane, 0, planeSize * 4);
+    for (let ki = 0; ki < g.kh; ki++) {
+      for (let kj = 0; kj < g.kw; kj++) {
+        const rowBase = cols + <usize>(n * sn + (c * kk + ki * g.kw + kj) * sr) * 4;
+        const colOffset = kj * g.dw - g.pw;
+        const x0 = clampWindow(-colOffset, g.sw, g.ow);
+        const x1 = clampWindow(g.w - colOffset, g.sw, g.ow);
+        for (let y = 0; y < g.oh; y++) {
+          const iy = y * g.sh - g.ph + ki * g.dh;
+          if (iy < 0 || iy >= g.h || x0 >= x1) continue;
+          const dst = plane + <usize>(iy * g.w + colOffset) * 4;
+          const src = rowBase + <usize>(y * g.ow * sl) * 4;
+          let xo = x0;
+          if (g.sw == 1 && sl == 1) {
+            for (; xo + 4 <= x1; xo += 4) {
+              const at = dst + <usize>xo * 4;
+              v128.store(at, f32x4.add(v128.load(at), v128.load(src + <usize>xo * 4)));
+            }
+          }
+          for (; xo < x1; xo++) {
+            const at = dst + <usize>(xo * g.sw) * 4;
+            store<f32>(at, load<f32>(at) + load<f32>(src + <usize>(xo * sl) * 4));
+          }
+        }
+      }
+    }
+  }
+}
+
+/** The first output index xo >= 0 with xo * stride >= bound, at most `count`. */
+// @ts-ignore: decorator
+@inline function clampWindow(bound: i32, stride: i32, count: i32): i32 {
+  if (bound <= 0) return 0;
+  return min((bound + stride - 1) / stride, count);
+}
+
+// @ts-ignore: decorator
+@inline function fill(p: usize, v: f32, count: i32): void {
+  for (let i = 0; i < count; i++) store<f32>(p + <usize>i * 4, v);
+}

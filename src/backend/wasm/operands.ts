@@ -1,0 +1,40 @@
+import type { Storage } from "../../core/dtype.js";
+import { Layout } from "../../core/layout.js";
+import { jsBackend } from "../js/index.js";
+import type { WasmRuntime } from "./runtime.js";
+
+/** A float32 operand in wasm memory: element i lives at ptr + 4 * sum(i[d] * strides[d]). */
+export interface Staged {
+  ptr: number;
+  strides: readonly number[];
+}
+
+/**
+ * Copies the storage span a layout touches into the arena, keeping its strides, so transposed,
+ * sliced, flipped and broadcast views cost one memcpy of their span and the kernel walks the
+ * strides. A view that touches only a small part of a large span is compacted first instead.
+ */
+export function stage(rt: WasmRuntime, x: Storage, xl: Layout): Staged {
+  let lo = xl.offset;
+  let hi = xl.offset;
+  for (let d = 0; d < xl.ndim; d++) {
+    const reach = (xl.shape[d] - 1) * xl.strides[d];
+    if (reach < 0) lo += reach;
+    else hi += reach;
+  }
+  const span = xl.size === 0 ? 0 : hi - lo + 1;
+  if (span > 2 * xl.size + 1024 || !(x instanceof Float32Array)) {
+    const dense = jsBackend.copy(x, xl, "float32") as Float32Array;
+    const ptr = rt.alloc(dense.length * 4);
+    rt.f32(ptr, dense.length).set(dense);
+    return { ptr, strides: Layout.contiguous(xl.shape).strides };
+  }
+  const ptr = rt.alloc(span * 4);
+  if (span > 0) rt.f32(ptr, span).set(x.subarray(lo, hi + 1));
+  return { ptr: ptr + (xl.offset - lo) * 4, strides: xl.strides };
+}
+
+/** A fresh contiguous copy of `length` floats at `ptr` (the result leaves wasm memory). */
+export function unstage(rt: WasmRuntime, ptr: number, length: number): Float32Array {
+  return rt.f32(ptr, length).slice();
+}

@@ -1,0 +1,211 @@
+import { fail } from "../../core/errors.js";
+import { relaxedPrivate, relaxedShared, simdPrivate, simdShared } from "./kernels.generated.js";
+import { workerLoop } from "./worker-loop.js";
+
+/**
+ * One WebAssembly instance of the kernels plus its linear memory, a bump arena in that memory
+ * (reset by every backend call: operands are copied in, results copied out, nothing stays),
+ * and a pool of threads that share the memory and run the same kernels on their share of a job.
+ */
+
+/** Names of the threaded kernels, indexed by the id that travels in the control block. */
+const KERNELS = ["matmul", "unfold", "fold"] as const;
+export type KernelName = (typeof KERNELS)[number];
+
+const PAGE = 65536;
+const CTRL_BASE = 1024; // the control block (see worker-loop.ts); address 0 stays unused
+const ARENA_BASE = PAGE;
+const MAX_WORKERS = 64;
+const C = { done: 0, error: 1, kernel: 2, args: 3, nthreads: 4, ready: 16, tid: 80, go: 144 } as const;
+
+type KernelFn = (args: number, tid: number, nthreads: number) => void;
+
+interface NodeWorker {
+  unref(): void;
+}
+interface WorkerThreads {
+  Worker: new (code: string, options: { eval: boolean; workerData: unknown }) => NodeWorker;
+}
+interface NodeProcess {
+  env?: Record<string, string | undefined>;
+  getBuiltinModule?: (name: string) => unknown;
+}
+
+function decode(base64: string): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+}
+
+function nodeProcess(): NodeProcess | undefined {
+  return (globalThis as unknown as { process?: NodeProcess }).process;
+}
+
+/** Threads need shared memory, which browsers grant only to cross-origin-isolated pages. */
+function canShareMemory(): boolean {
+  if (typeof SharedArrayBuffer === "undefined" || typeof Atomics === "undefined") return false;
+  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
+  return isolated !== false;
+}
+
+function requestedThreads(): number {
+  const proc = nodeProcess();
+  const fromEnv = Number(proc?.env?.FLINT_NUM_THREADS);
+  if (Number.isInteger(fromEnv) && fromEnv >= 1) return fromEnv;
+  const os = proc?.getBuiltinModule?.("node:os") as { availableParallelism?: () => number } | undefined;
+  if (os?.availableParallelism) return os.availableParallelism();
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  return nav?.hardwareConcurrency ?? 1;
+}
+
+export interface RuntimeOptions {
+  /** Use the relaxed-SIMD FMA build; default: when the engine validates it. */
+  relaxedSimd?: boolean;
+  /** Threads including the caller; default: $FLINT_NUM_THREADS, else all cores (1 without shared memory). */
+  threads?: number;
+}
+
+export class WasmRuntime {
+  readonly relaxedSimd: boolean;
+  readonly shared: boolean;
+  readonly memory: WebAssembly.Memory;
+  private readonly exports: Record<string, WebAssembly.ExportValue>;
+  private readonly kernels: KernelFn[];
+  private buffer: ArrayBuffer | SharedArrayBuffer;
+  private readonly ctrl: Int32Array | null;
+  private top = ARENA_BASE;
+  private readonly workerCount: number;
+  private readyWorkers: number[] = [];
+  /** The main thread of a browser page may not block; it spins on the done counter instead. */
+  private readonly canBlock: boolean;
+
+  constructor(options: RuntimeOptions = {}) {
+    const threads = options.threads ?? requestedThreads();
+    this.shared = threads > 1 && canShareMemory();
+    const relaxedBytes = decode(this.shared ? relaxedShared : relaxedPrivate);
+    this.relaxedSimd = options.relaxedSimd ?? WebAssembly.validate(relaxedBytes);
+    const bytes = this.relaxedSimd ? relaxedBytes : decode(this.shared ? simdShared : simdPrivate);
+    const module = new WebAssembly.Module(bytes);
+    this.memory = new WebAssembly.Memory({ initial: 32, maximum: 65536, shared: this.shared } as WebAssembly.MemoryDescriptor);
+    const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
+    this.exports = instance.exports;
+    this.kernels = KERNELS.map((name) => this.exports[name] as KernelFn);
+    this.buffer = this.memory.buffer;
+    this.ctrl = this.shared ? new Int32Array(this.buffer, CTRL_BASE, 256) : null;
+    this.canBlock = typeof (globalThis as { window?: unknown }).window === "undefined";
+    this.workerCount = this.shared ? Math.min(MAX_WORKERS, threads - 1) : 0;
+    if (this.workerCount > 0) this.startWorkers(module);
+  }
+
+  /** Threads that can take part in a job now (workers start asynchronously; the main thread always can). */
+  get threads(): number {
+    this.refreshReady();
+    return 1 + this.readyWorkers.length;
+  }
+
+  /**
+   * Blocks until every worker thread has started or `timeoutMs` passed (Node and workers only;
+   * a page's main thread cannot block) and returns the thread count. Kernels never need this:
+   * they use the threads that are up. Tests and benchmarks do, to measure all of them.
+   */
+  waitForThreads(timeoutMs = 5000): number {
+    const until = Date.now() + timeoutMs;
+    const sleeper = new Int32Array(new SharedArrayBuffer(4));
+    while (this.threads < 1 + this.workerCount && Date.now() < until && this.canBlock) Atomics.wait(sleeper, 0, 0, 5);
+    return this.threads;
+  }
+
+  exported(name: string): (...args: number[]) => number {
+    return this.exports[name] as (...args: number[]) => number;
+  }
+
+  /** Frees everything allocated since the last reset (the start of the current backend call). */
+  reset(): void {
+    this.top = ARENA_BASE;
+  }
+
+  /** A 64-byte aligned block of `bytes` bytes in the arena, growing the memory when needed. */
+  alloc(bytes: number): number {
+    const ptr = this.top;
+    this.top = ptr + Math.ceil(bytes / 64) * 64;
+    const need = this.top - this.memory.buffer.byteLength;
+    if (need > 0) {
+      if (this.top > 65536 * PAGE) fail("wasm", `out of memory: ${this.top} bytes requested`);
+      this.memory.grow(Math.ceil(need / PAGE));
+    }
+    if (this.buffer.byteLength !== this.memory.buffer.byteLength) this.buffer = this.memory.buffer;
+    return ptr;
+  }
+
+  f32(ptr: number, length: number): Float32Array {
+    return new Float32Array(this.buffer, ptr, length);
+  }
+
+  i32(ptr: number, length: number): Int32Array {
+    return new Int32Array(this.buffer, ptr, length);
+  }
+
+  /** Runs `kernel(args, tid, nthreads)` on up to `maxThreads` threads and returns when all are done. */
+  run(kernel: KernelName, args: number, maxThreads: number): void {
+    const id = KERNELS.indexOf(kernel);
+    const fn = this.kernels[id];
+    const ctrl = this.ctrl;
+    this.refreshReady();
+    const helpers = ctrl === null ? [] : this.readyWorkers.slice(0, Math.max(0, maxThreads - 1));
+    if (ctrl === null || helpers.length === 0) {
+      fn(args, 0, 1);
+      return;
+    }
+    const nthreads = helpers.length + 1;
+    Atomics.store(ctrl, C.done, 0);
+    Atomics.store(ctrl, C.error, 0);
+    Atomics.store(ctrl, C.kernel, id);
+    Atomics.store(ctrl, C.args, args);
+    Atomics.store(ctrl, C.nthreads, nthreads);
+    helpers.forEach((w, i) => {
+      Atomics.store(ctrl, C.tid + w, i + 1);
+      Atomics.add(ctrl, C.go + w, 1);
+      Atomics.notify(ctrl, C.go + w, 1);
+    });
+    fn(args, 0, nthreads);
+    for (let done = Atomics.load(ctrl, C.done); done < nthreads - 1; done = Atomics.load(ctrl, C.done)) {
+      if (this.canBlock) Atomics.wait(ctrl, C.done, done, 50);
+    }
+    if (Atomics.load(ctrl, C.error) !== 0) fail("wasm", `kernel ${kernel} failed in a worker thread`);
+  }
+
+  private refreshReady(): void {
+    const ctrl = this.ctrl;
+    if (ctrl === null || this.readyWorkers.length === this.workerCount) return;
+    this.readyWorkers = [];
+    for (let w = 0; w < this.workerCount; w++) if (Atomics.load(ctrl, C.ready + w) === 1) this.readyWorkers.push(w);
+  }
+
+  private startWorkers(module: WebAssembly.Module): void {
+    const data = (w: number) => [module, this.memory, CTRL_BASE, w, [...KERNELS]];
+    const threads = nodeProcess()?.getBuiltinModule?.("node:worker_threads") as WorkerThreads | undefined;
+    if (threads) {
+      const code = `(${String(workerLoop)})(...process.getBuiltinModule("node:worker_threads").workerData);`;
+      for (let w = 0; w < this.workerCount; w++) new threads.Worker(code, { eval: true, workerData: data(w) }).unref();
+      return;
+    }
+    if (typeof Worker === "undefined" || typeof Blob === "undefined") return;
+    const url = URL.createObjectURL(new Blob([`onmessage = (e) => (${String(workerLoop)})(...e.data);`], { type: "text/javascript" }));
+    for (let w = 0; w < this.workerCount; w++) new Worker(url).postMessage(data(w));
+  }
+}
+
+let runtime: WasmRuntime | null = null;
+
+/** The process-wide runtime (the wasm backend's), created on first use. */
+export function wasmRuntime(): WasmRuntime {
+  if (runtime === null) runtime = new WasmRuntime();
+  return runtime;
+}
+
+/** Whether this engine can run the wasm backend at all (128-bit SIMD is required). */
+export function wasmSupported(): boolean {
+  try {
+    return typeof WebAssembly === "object" && WebAssembly.validate(decode(simdPrivate));
+  } catch {
+    return false;
+  }
+}

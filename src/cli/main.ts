@@ -1,0 +1,42 @@
+import { FlintError } from "../core/errors.js";
+import { evalCommand } from "./eval.js";
+import { trainCommand, type Output } from "./train.js";
+
+const USAGE = `flint: deep learning for TypeScript with PyTorch's API
+
+Usage:
+  flint train <lenet|lenet5> --data DIR [--epochs 2] [--batch-size 64] [--lr 0.01] [--momentum 0.9]
+              [--seed 0] [--augment] [--save PATH] [--resume PATH] [--download] [--json]
+  flint eval --checkpoint PATH --data DIR [--json]
+  flint <command> --help`;
+
+/**
+ * The `flint` command. Returns the exit status: 0 on success, 1 for a failure (the message, which
+ * names the problem, goes to stderr), 2 for a usage error.
+ */
+export async function main(argv: readonly string[], out: Output = (line) => process.stdout.write(`${line}\n`)): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "train":
+        return await trainCommand(rest, out);
+      case "eval":
+        return await evalCommand(rest, out);
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        out(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        process.stderr.write(`flint: unknown command "${command}"\n\n${USAGE}\n`);
+        return 2;
+    }
+  } catch (error) {
+    if (error instanceof FlintError) {
+      process.stderr.write(`flint ${command}: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * The fused recurrence behind nn.RNN / nn.GRU / nn.LSTM, their cells and nn.LeakyRNN.
+ *
+ * Per-op overhead dominates small recurrent nets, so a whole layer-direction is ONE op on the tape:
+ * the caller projects the inputs of all time steps with one matmul (`x W_ih^T + b_ih`, shape
+ * [T, B, G*H]); this op then runs the time loop with one matmul per step for all gates
+ * (`h W_hh^T`, gates stacked as PyTorch stores them) and a plain loop for the gate nonlinearities,
+ * and its backward is hand-written back-propagation through time, ending in a single GEMM for
+ * dW_hh. The result is packed as [T + S, B, H]: rows 0..T-1 are the outputs, row T the final h,
+ * row T+1 the final c (LSTM only).
+ *
+ * Variable lengths: with `lengths[b]`, sequence b is valid for t < lengths[b]; at later steps its
+ * state is carried unchanged and its output is zero (what pack_padded_sequence gives in
+ * PyTorch), so the final state is the one after the sequence's last valid step, in both directions.
+ *
+ * Double backward through this op is not supported (its gradients are computed outside the tape).
+ */
+import { noGrad } from "../../autograd/grad-mode.js";
+import { fail, fmtShape } from "../../core/errors.js";
+import { Layout } from "../../core/layout.js";
+import { record } from "../../ops/util.js";
+import { Tensor } from "../../tensor/tensor.js";
+
+/** The recurrent cell: gate count G is 1 (rnn), 3 (gru) or 4 (lstm). */
+export type RecurrentCellKind = "rnn_tanh" | "rnn_relu" | "gru" | "lstm";
+
+export interface FusedRecurrenceOptions {
+  /** Initial cell state c0 [B, H] (LSTM only; zeros when omitted). */
+  c0?: Tensor | null;
+  /** Valid length of each batch entry (each in [0, T]); all T when omitted. */
+  lengths?: readonly number[] | null;
+  /** Run the time loop from t = T-1 down to 0 (the reverse direction of a bidirectional layer). */
+  reverse?: boolean;
+  /**
+   * Leaky integration (rnn kinds only): h_t = (1 - leak) * h_{t-1} + leak * act(pre_t).
+   * 1 (the default) is the plain Elman RNN.
+   */
+  leak?: number;
+}
+
+export function gateCount(kind: RecurrentCellKind): number {
+  return kind === "lstm" ? 4 : kind === "gru" ? 3 : 1;
+}
+
+/** The elements of a float32 tensor as a dense row-major array (no copy when already dense). */
+function dense(t: Tensor): Float32Array {
+  const storage = t.storage as Float32Array;
+  if (t.isContiguous() && t.layout.offset === 0 && storage.length === t.numel()) return storage;
+  return t.data() as Float32Array;
+}
+
+function wrap(values: Float32Array, shape: number[]): Tensor {
+  return new Tensor(values, Layout.contiguous(shape), "float32");
+}
+
+/** values [rows, n] @ weightT where weight is [n, m] viewed transposed: values @ weight^T -> [rows, m]. */
+function matmulWeightT(values: Float32Array, rows: number, weight: Tensor): Float32Array {
+  return dense(wrap(values, [rows, weight.shape[1]]).mm(weight.t()));
+}
+
+function matmulWeight(values: Float32Array, rows: number, weight: Tensor): Float32Array {
+  return dense(wrap(values, [rows, weight.shape[0]]).mm(weight));
+}
+
+const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
+
+function checkState(op: string, name: string, t: Tensor, batch: number, hidden: number): void {
+  if (t.ndim !== 2 || t.shape[0] !== batch || t.shape[1] !== hidden) fail(op, `expected ${name} of shape [${batch}, ${hidden}], got ${fmtShape(t.shape)}`);
+}
+
+/**
+ * Runs one layer-direction of a recurrent net over a whole sequence.
+ * xProj [T, B, G*H] (input projection incl. b_ih), weightHh [G*H, H], biasHh [G*H] or null,
+ * h0 [B, H]. Returns the packed [T + S, B, H] tensor described above.
+ */
+export function fusedRecurrence(kind: RecurrentCellKind, xProj: Tensor, weightHh: Tensor, biasHh: Tensor | null, h0: Tensor, options: FusedRecurrenceOptions = {}): Tensor {
+  const op = "fusedRecurrence";
+  const gates = gateCount(kind);
+  if (weightHh.ndim !== 2 || weightHh.shape[0] % gates !== 0 || weightHh.shape[0] / gates !== weightHh.shape[1]) {
+    fail(op, `weight_hh of shape ${fmtShape(weightHh.shape)} is not [${gates} * hidden, hidden]`);
+  }
+  const H = weightHh.shape[1];
+  const GH = gates * H;
+  if (xProj.ndim !== 3 || xProj.shape[2] !== GH) fail(op, `input projection of shape ${fmtShape(xProj.shape)} is not [T, B, ${GH}]`);
+  const [T, B] = xProj.shape;
+  if (biasHh !== null && (biasHh.ndim !== 1 || biasHh.shape[0] !== GH)) fail(op, `bias_hh of shape ${fmtShape(biasHh.shape)} is not [${GH}]`);
+  checkState(op, "h0", h0, B, H);
+  const isLstm = kind === "lstm";
+  const c0 = isLstm ? options.c0 ?? null : null;
+  if (c0 !== null) checkState(op, "c0", c0, B, H);
+  const lengths = options.lengths ?? null;
+  if (lengths !== null) {
+    if (lengths.length !== B) fail(op, `expected ${B} lengths (one per batch entry), got ${lengths.length}`);
+    for (const len of lengths) if (!Number.isInteger(len) || len < 0 || len > T) fail(op, `lengths must be integers in [0, ${T}], got ${len}`);
+  }
+  const leak = options.leak ?? 1;
+  if (!(leak > 0 && leak <= 1)) fail(op, `leak (dt) must be in (0, 1], got ${leak}`);
+  const reverse = options.reverse ?? false;
+  const relu = kind === "rnn_relu";
+  const stateRows = isLstm ? 2 : 1;
+
+  const x = dense(xProj);
+  const bhh = biasHh === null ? null : dense(biasHh);
+  const biasAt = (index: number): number => (bhh === null ? 0 : bhh[index]);
+  const valid = (t: number, b: number): boolean => lengths === null || t < lengths[b];
+  const order = Array.from({ length: T }, (_, i) => (reverse ? T - 1 - i : i));
+
+  // Saved for backward, indexed by time t: the state entering step t, and the activations.
+  const hPrevAll = new Float32Array(T * B * H);
+  const act = new Float32Array(T * B * GH); // gate activations (rnn: act(pre); gru: r, z, n; lstm: i, f, g, o)
+  const extra = new Float32Array(kind === "gru" || isLstm ? T * B * H : 0); // gru: W_hn h + b_hn; lstm: c_t
+  const cPrevAll = new Float32Array(isLstm ? T * B * H : 0);
+  const out = new Float32Array((T + stateRows) * B * H);
+
+  noGrad(() => {
+    let h = dense(h0).slice();
+    let c = isLstm ? (c0 === null ? new Float32Array(B * H) : dense(c0).slice()) : new Float32Array(0);
+    for (const t of order) {
+      hPrevAll.set(h, t * B * H);
+      if (isLstm) cPrevAll.set(c, t * B * H);
+      const hw = matmulWeightT(h, B, weightHh);
+      const hNext = new Float32Array(B * H);
+      const cNext = isLstm ? new Float32Array(B * H) : c;
+      for (let b = 0; b < B; b++) {
+        const row = b * H;
+        if (!valid(t, b)) {
+          for (let j = 0; j < H; j++) hNext[row + j] = h[row + j];
+          if (isLstm) for (let j = 0; j < H; j++) cNext[row + j] = c[row + j];
+          continue;
+        }
+        const xBase = (t * B + b) * GH;
+        const hwBase = b * GH;
+        const aBase = (t * B + b) * GH;
+        const pre = (gate: number, j: number): number => x[xBase + gate * H + j] + hw[hwBase + gate * H + j] + biasAt(gate * H + j);
+        for (let j = 0; j < H; j++) {
+          let hv: number;
+          if (kind === "lstm") {
+            const i = sigmoid(pre(0, j)), f = sigmoid(pre(1, j)), gg = Math.tanh(pre(2, j)), o = sigmoid(pre(3, j));
+            const cv = f * c[row + j] + i * gg;
+            act[aBase + j] = i; act[aBase + H + j] = f; act[aBase + 2 * H + j] = gg; act[aBase + 3 * H + j] = o;
+            cNext[row + j] = cv;
+            extra[(t * B + b) * H + j] = cv;
+            hv = o * Math.tanh(cv);
+          } else if (kind === "gru") {
+            const hn = hw[hwBase + 2 * H + j] + biasAt(2 * H + j);
+            const r = sigmoid(pre(0, j)), z = sigmoid(pre(1, j));
+            const n = Math.tanh(x[xBase + 2 * H + j] + r * hn);
+            act[aBase + j] = r; act[aBase + H + j] = z; act[aBase + 2 * H + j] = n;
+            extra[(t * B + b) * H + j] = hn;
+            hv = (1 - z) * n + z * h[row + j];
+          } else {
+            const p = pre(0, j);
+            const a = relu ? Math.max(0, p) : Math.tanh(p);
+            act[aBase + j] = a;
+            hv = leak === 1 ? a : (1 - leak) * h[row + j] + leak * a;
+          }
+          hNext[row + j] = hv;
+          out[(t * B + b) * H + j] = hv;
+        }
+      }
+      h = hNext;
+      c = cNext;
+    }
+    out.set(h, T * B * H);
+    if (isLstm) out.set(c, (T + 1) * B * H);
+  });
+
+  const result = wrap(out, [T + stateRows, B, H]);
+  const inputs = [xProj, weightHh, ...(biasHh === null ? [] : [biasHh]), h0, ...(c0 === null ? [] : [c0])];
+  return record(kind, result, inputs, (gradOut) => {
+    const g = dense(gradOut);
+    const dGatesX = new Float32Array(T * B * GH); // d(pre-activation) seen by xProj
+    const dGatesH = kind === "gru" ? new Float32Array(T * B * GH) : dGatesX; // ... and by h W_hh^T + b_hh
+    let dh = g.slice(T * B * H, (T + 1) * B * H);
+    let dc = isLstm ? g.slice((T + 1) * B * H, (T + 2) * B * H) : new Float32Array(0);
+    for (let k = T - 1; k >= 0; k--) {
+      const t = order[k];
+      const dhPrevDirect = new Float32Array(B * H); // paths from h_t to h_{t-1} that bypass W_hh
+      const dcPrev = isLstm ? new Float32Array(B * H) : dc;
+      for (let b = 0; b < B; b++) {
+        const row = b * H;
+        if (!valid(t, b)) {
+          for (let j = 0; j < H; j++) dhPrevDirect[row + j] = dh[row + j];
+          if (isLstm) for (let j = 0; j < H; j++) dcPrev[row + j] = dc[row + j];
+          continue;
+        }
+        const base = (t * B + b) * GH;
+        const sBase = (t * B + b) * H;
+        for (let j = 0; j < H; j++) {
+          const dhv = dh[row + j] + g[sBase + j];
+          if (kind === "lstm") {
+            const i = act[base + j], f = act[base + H + j], gg = act[base + 2 * H + j], o = act[base + 3 * H + j];
+            const tc = Math.tanh(extra[sBase + j]);
+            const dcv = dc[row + j] + dhv * o * (1 - tc * tc);
+            dGatesX[base + j] = dcv * gg * i * (1 - i);
+            dGatesX[base + H + j] = dcv * cPrevAll[sBase + j] * f * (1 - f);
+            dGatesX[base + 2 * H + j] = dcv * i * (1 - gg * gg);
+            dGatesX[base + 3 * H + j] = dhv * tc * o * (1 - o);
+            dcPrev[row + j] = dcv * f;
+          } else if (kind === "gru") {
+            const r = act[base + j], z = act[base + H + j], n = act[base + 2 * H + j];
+            const dn = dhv * (1 - z) * (1 - n * n);
+            const dz = dhv * (hPrevAll[sBase + j] - n) * z * (1 - z);
+            const dr = dn * extra[sBase + j] * r * (1 - r);
+            dGatesX[base + j] = dr; dGatesX[base + H + j] = dz; dGatesX[base + 2 * H + j] = dn;
+            dGatesH[base + j] = dr; dGatesH[base + H + j] = dz; dGatesH[base + 2 * H + j] = dn * r;
+            dhPrevDirect[row + j] = dhv * z;
+          } else {
+            const a = act[base + j];
+            const dAct = relu ? (a > 0 ? 1 : 0) : 1 - a * a;
+            dGatesX[base + j] = dhv * leak * dAct;
+            dhPrevDirect[row + j] = leak === 1 ? 0 : dhv * (1 - leak);
+          }
+        }
+      }
+      const viaWeights = matmulWeight(dGatesH.subarray(t * B * GH, (t + 1) * B * GH), B, weightHh);
+      for (let m = 0; m < B * H; m++) dhPrevDirect[m] += viaWeights[m];
+      dh = dhPrevDirect;
+      dc = dcPrev;
+    }
+    const gradH = wrap(dGatesH, [T * B, GH]);
+    const dWeightHh = weightHh.requiresGrad ? gradH.t().mm(wrap(hPrevAll, [T * B, H])) : null;
+    const dBiasHh = biasHh !== null && biasHh.requiresGrad ? gradH.sum(0) : null;
+    return [
+      wrap(dGatesX, [T, B, GH]),
+      dWeightHh,
+      ...(biasHh === null ? [] : [dBiasHh]),
+      wrap(dh, [B, H]),
+      ...(c0 === null ? [] : [wrap(dc, [B, H])]),
+    ];
+  });
+}

@@ -1,0 +1,178 @@
+// Every wasm kernel against the JS reference backend on randomized shapes and views (odd sizes,
+// 1-element dims, transposed, sliced, flipped and broadcast operands), in every build the
+// backend ships: SIMD and relaxed-SIMD FMA, single-threaded (private memory) and threaded
+// (shared memory, uneven splits included).
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import type { WindowGeometry } from "../../src/backend/backend.js";
+import { jsBackend } from "../../src/backend/js/index.js";
+import { matmulOn } from "../../src/backend/wasm/matmul.js";
+import { WasmRuntime } from "../../src/backend/wasm/runtime.js";
+import { foldOn, unfoldOn } from "../../src/backend/wasm/window.js";
+import { Layout } from "../../src/core/layout.js";
+
+// Node 20 validates relaxed SIMD only behind this flag; set before any relaxed module compiles.
+setFlagsFromString("--experimental-wasm-relaxed-simd");
+
+/** mulberry32: a small seeded generator, so a failing case can be replayed. */
+function rng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
+
+type ViewKind = "contiguous" | "transposed" | "sliced" | "flipped" | "broadcast";
+const VIEW_KINDS: readonly ViewKind[] = ["contiguous", "transposed", "sliced", "flipped", "broadcast"];
+
+/** Random storage seen through a view of the given kind with logical shape `shape`. */
+function randomView(r: () => number, shape: number[], kind: ViewKind, swapDims: [number, number]): { data: Float32Array; layout: Layout } {
+  let parent: Layout;
+  let layout: Layout;
+  if (kind === "transposed") {
+    const [d0, d1] = swapDims;
+    const parentShape = shape.slice();
+    [parentShape[d0], parentShape[d1]] = [shape[d1], shape[d0]];
+    parent = Layout.contiguous(parentShape);
+    layout = parent.transpose(d0, d1);
+  } else if (kind === "sliced") {
+    parent = Layout.contiguous(shape.map((d) => 2 * d + 1));
+    layout = parent;
+    shape.forEach((d, i) => (layout = layout.slice(i, 1, d, 2)));
+  } else if (kind === "flipped") {
+    parent = Layout.contiguous(shape);
+    layout = parent.flip(shape.map((_, i) => i));
+  } else if (kind === "broadcast") {
+    parent = Layout.contiguous([1, ...shape.slice(1)]);
+    layout = parent.expand(shape);
+  } else {
+    parent = Layout.contiguous(shape);
+    layout = parent;
+  }
+  const data = new Float32Array(parent.size);
+  for (let i = 0; i < data.length; i++) data[i] = r() * 2 - 1;
+  return { data, layout };
+}
+
+function assertAllClose(actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, label: string): void {
+  assert.equal(actual.length, expected.length, `${label}: length`);
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i];
+    const e = expected[i];
+    if (a === e) continue;
+    if (!(Math.abs(a - e) <= atol + 1e-5 * Math.abs(e))) assert.fail(`${label}: element ${i} is ${a}, expected ${e}`);
+  }
+}
+
+const relaxedAvailable = new WasmRuntime({ threads: 1 }).relaxedSimd;
+const RUNTIMES: { label: string; rt: WasmRuntime; threads: number }[] = [];
+for (const relaxedSimd of relaxedAvailable ? [false, true] : [false]) {
+  for (const threads of [1, 2, 3]) {
+    RUNTIMES.push({ label: `${relaxedSimd ? "relaxed" : "simd"}, ${threads} thread(s)`, rt: new WasmRuntime({ relaxedSimd, threads }), threads });
+  }
+}
+
+test("relaxed SIMD is detected once the engine validates it", () => {
+  assert.equal(relaxedAvailable, true);
+  assert.equal(new WasmRuntime({ threads: 1, relaxedSimd: false }).relaxedSimd, false);
+});
+
+test("threaded runtimes use shared memory and bring up all their threads", () => {
+  for (const { label, rt, threads } of RUNTIMES) {
+    assert.equal(rt.shared, threads > 1, label);
+    assert.equal(rt.waitForThreads(), threads, label);
+  }
+});
+
+test("matmul matches the JS backend on random shapes and views", () => {
+  const r = rng(1234);
+  const sizes = [1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 31, 33, 64, 65];
+  for (const { label, rt } of RUNTIMES) {
+    for (let trial = 0; trial < 40; trial++) {
+      const batch = pick(r, [1, 1, 2, 3, 5]);
+      const [m, k, n] = [pick(r, sizes), pick(r, sizes), pick(r, sizes)];
+      const a = randomView(r, [batch, m, k], pick(r, VIEW_KINDS), [1, 2]);
+      const b = randomView(r, [batch, k, n], pick(r, VIEW_KINDS), [1, 2]);
+      const got = matmulOn(rt, a.data, a.layout, b.data, b.layout);
+      const want = jsBackend.matmul(a.data, a.layout, b.data, b.layout);
+      assertAllClose(got, want, 1e-5 * k, `${label}, [${batch}, ${m}, ${k}] @ [${batch}, ${k}, ${n}] (${a.layout.strides} / ${b.layout.strides})`);
+    }
+  }
+});
+
+test("matmul crosses every cache block boundary (K > 256, N > 1024, M > 128) and splits rows or columns", () => {
+  const r = rng(99);
+  const cases: [number, number, number, number][] = [[1, 131, 300, 1030], [1, 260, 257, 9], [2, 70, 513, 40], [3, 129, 17, 200]];
+  for (const { label, rt } of RUNTIMES) {
+    for (const [batch, m, k, n] of cases) {
+      const a = randomView(r, [batch, m, k], "transposed", [1, 2]);
+      const b = randomView(r, [batch, k, n], "contiguous", [1, 2]);
+      assertAllClose(matmulOn(rt, a.data, a.layout, b.data, b.layout), jsBackend.matmul(a.data, a.layout, b.data, b.layout), 1e-5 * k, `${label}, [${batch}, ${m}, ${k}, ${n}]`);
+    }
+  }
+});
+
+test("matmul with an empty inner dimension gives zeros", () => {
+  const { rt } = RUNTIMES[RUNTIMES.length - 1];
+  const got = matmulOn(rt, new Float32Array(0), Layout.contiguous([2, 3, 0]), new Float32Array(0), Layout.contiguous([2, 0, 5]));
+  assert.deepEqual([...got], new Array(30).fill(0));
+});
+
+function randomGeometry(r: () => number): WindowGeometry {
+  for (;;) {
+    const g = {
+      batch: pick(r, [1, 2, 3]), channels: pick(r, [1, 2, 3, 5]),
+      inHeight: 1 + Math.floor(r() * 13), inWidth: 1 + Math.floor(r() * 13),
+      kernelHeight: pick(r, [1, 2, 3, 5]), kernelWidth: pick(r, [1, 2, 3, 4]),
+      strideH: pick(r, [1, 1, 2, 3]), strideW: pick(r, [1, 1, 2, 3]),
+      padH: pick(r, [0, 0, 1, 2]), padW: pick(r, [0, 0, 1, 2]),
+      dilationH: pick(r, [1, 1, 2]), dilationW: pick(r, [1, 1, 2]),
+      outHeight: 0, outWidth: 0,
+      padValue: pick(r, [0, -Infinity]),
+    };
+    g.outHeight = Math.floor((g.inHeight + 2 * g.padH - g.dilationH * (g.kernelHeight - 1) - 1) / g.strideH) + 1;
+    g.outWidth = Math.floor((g.inWidth + 2 * g.padW - g.dilationW * (g.kernelWidth - 1) - 1) / g.strideW) + 1;
+    if (g.outHeight >= 1 && g.outWidth >= 1) return g;
+  }
+}
+
+test("unfold (im2col) matches the JS backend on random geometries and views", () => {
+  const r = rng(77);
+  for (const { label, rt } of RUNTIMES) {
+    for (let trial = 0; trial < 60; trial++) {
+      const g = randomGeometry(r);
+      const x = randomView(r, [g.batch, g.channels, g.inHeight, g.inWidth], pick(r, VIEW_KINDS), [2, 3]);
+      const got = unfoldOn(rt, x.data, x.layout, g);
+      assertAllClose(got, jsBackend.unfold(x.data, x.layout, g), 0, `${label}, unfold ${JSON.stringify(g)} strides ${x.layout.strides}`);
+    }
+  }
+});
+
+test("fold (col2im) matches the JS backend on random geometries and views", () => {
+  const r = rng(4242);
+  for (const { label, rt } of RUNTIMES) {
+    for (let trial = 0; trial < 60; trial++) {
+      const g = randomGeometry(r);
+      const shape = [g.batch, g.channels * g.kernelHeight * g.kernelWidth, g.outHeight * g.outWidth];
+      const cols = randomView(r, shape, pick(r, VIEW_KINDS), [1, 2]);
+      const got = foldOn(rt, cols.data, cols.layout, g);
+      assertAllClose(got, jsBackend.fold(cols.data, cols.layout, g), 1e-6, `${label}, fold ${JSON.stringify(g)} strides ${cols.layout.strides}`);
+    }
+  }
+});
+
+test("wasm memory stays flat across repeated calls (the arena is reused)", () => {
+  const { rt } = RUNTIMES[RUNTIMES.length - 1];
+  const r = rng(5);
+  const a = randomView(r, [1, 200, 300], "contiguous", [1, 2]);
+  const b = randomView(r, [1, 300, 100], "contiguous", [1, 2]);
+  matmulOn(rt, a.data, a.layout, b.data, b.layout);
+  const bytes = rt.memory.buffer.byteLength;
+  for (let i = 0; i < 30; i++) matmulOn(rt, a.data, a.layout, b.data, b.layout);
+  assert.equal(rt.memory.buffer.byteLength, bytes);
+});

@@ -1,0 +1,197 @@
+// The autograd tape: backward, retainGraph, accumulation, grad, noGrad, detach, autograd.grad,
+// gradcheck, and in-place ops on tensors that take part in autograd.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import * as flint from "../../src/index.js";
+import { assertClose } from "../helpers.js";
+
+test("backward of a scalar fills .grad of the leaves only", () => {
+  const x = flint.tensor([1, 2, 3], { requiresGrad: true });
+  const w = flint.tensor([0.5, -1, 2], { requiresGrad: true });
+  const hidden = x.mul(w);
+  const y = hidden.sum();
+  y.backward();
+  assertClose(x.grad!, [0.5, -1, 2]);
+  assertClose(w.grad!, [1, 2, 3]);
+  assert.equal(hidden.grad, null); // non-leaf: not kept unless retainGrad()
+  assert.equal(y.isLeaf, false);
+  assert.equal(x.isLeaf, true);
+  assert.equal(y.gradFn?.name, "sum");
+});
+
+test("backward needs a gradient for non-scalar outputs and checks its shape", () => {
+  const x = flint.tensor([1, 2], { requiresGrad: true });
+  const y = x.mul(3);
+  assert.throws(() => y.backward(), /^FlintError: backward: grad can be implicitly created only for scalar outputs \(got shape \[2\]\); pass a gradient$/);
+  assert.throws(() => y.backward(flint.ones([3])), /backward: gradient of shape \[3\] does not match tensor of shape \[2\]/);
+  y.backward(flint.tensor([1, 10]));
+  assertClose(x.grad!, [3, 30]);
+  assert.throws(() => flint.tensor([1, 2]).sum().backward(), /backward: element 0 of tensors does not require grad and does not have a gradFn/);
+});
+
+test("a second backward through a freed graph fails clearly; retainGraph allows it", () => {
+  const x = flint.tensor([1, 2], { requiresGrad: true });
+  const y = x.exp().sum();
+  y.backward();
+  assert.throws(
+    () => y.backward(),
+    /^FlintError: backward: trying to backward through the graph a second time \(through sum\); its saved tensors were freed after the first backward\. Pass \{ retainGraph: true \} to the first backward call if you need to backward twice$/,
+  );
+  const z = x.square().sum();
+  x.grad = null;
+  z.backward(undefined, { retainGraph: true });
+  z.backward();
+  assertClose(x.grad!, [4, 8]); // 2 * (2x)
+  assert.throws(() => z.backward(), /backward through the graph a second time/);
+});
+
+test("gradients accumulate across backward calls until cleared", () => {
+  const x = flint.tensor([1, -2], { requiresGrad: true });
+  x.mul(2).sum().backward();
+  x.square().sum().backward();
+  assertClose(x.grad!, [2 + 2, 2 - 4]);
+  // a tensor used twice in one graph gets both contributions
+  const y = flint.tensor([3], { requiresGrad: true });
+  y.mul(y).add(y).sum().backward();
+  assertClose(y.grad!, [7]);
+  // the stored grad is a fresh tensor: editing it in place does not corrupt another leaf's grad
+  const a = flint.tensor([1], { requiresGrad: true });
+  const b = flint.tensor([1], { requiresGrad: true });
+  a.add(b).sum().backward();
+  a.grad!.mul_(10);
+  assertClose(b.grad!, [1]);
+});
+
+test(".grad is settable and validated", () => {
+  const x = flint.tensor([1, 2], { requiresGrad: true });
+  x.grad = flint.tensor([5, 5]);
+  x.sum().backward();
+  assertClose(x.grad!, [6, 6]);
+  x.grad = null;
+  assert.equal(x.grad, null);
+  assert.throws(() => (x.grad = flint.zeros([3])), /grad: assigned grad of shape \[3\] does not match the tensor's shape \[2\]/);
+  assert.throws(() => (x.grad = flint.zeros([2], { dtype: "int32" })), /grad: assigned grad has dtype int32 but the tensor has dtype float32/);
+});
+
+test("retainGrad keeps a non-leaf gradient", () => {
+  const x = flint.tensor([1, 2], { requiresGrad: true });
+  const h = x.mul(2).retainGrad();
+  h.square().sum().backward();
+  assertClose(h.grad!, [4, 8]);
+  assertClose(x.grad!, [8, 16]);
+});
+
+test("noGrad records nothing; detach cuts the graph; requiresGrad_ starts one", () => {
+  const x = flint.tensor([1, 2], { requiresGrad: true });
+  const y = flint.noGrad(() => x.mul(2));
+  assert.equal(y.requiresGrad, false);
+  assert.equal(y.gradFn, null);
+  assert.equal(flint.isGradEnabled(), true);
+  // grad mode is restored even when the function throws
+  assert.throws(() => flint.noGrad(() => { throw new Error("boom"); }), /boom/);
+  assert.equal(flint.isGradEnabled(), true);
+  const inner = flint.noGrad(() => flint.enableGrad(() => x.mul(2)));
+  assert.equal(inner.requiresGrad, true);
+
+  const d = x.mul(3).detach();
+  assert.equal(d.requiresGrad, false);
+  const z = d.mul(x).sum();
+  z.backward();
+  assertClose(x.grad!, [3, 6]); // d is a constant
+  const leaf = flint.tensor([1, 2]);
+  assert.equal(leaf.requiresGrad, false);
+  assert.equal(leaf.requiresGrad_(), leaf);
+  assert.equal(leaf.requiresGrad, true);
+  leaf.square().sum().backward();
+  assertClose(leaf.grad!, [2, 4]);
+  assert.throws(() => x.mul(2).requiresGrad_(false), /requiresGrad: cannot turn off requiresGrad on a non-leaf tensor; use detach\(\)/);
+  // integer casts cut the graph
+  assert.equal(x.int().requiresGrad, false);
+  assert.equal(x.gt(0).requiresGrad, false);
+});
+
+test("autograd.grad returns gradients without touching .grad", () => {
+  const x = flint.tensor([1, 2, 3], { requiresGrad: true });
+  const w = flint.tensor([2, 2, 2], { requiresGrad: true });
+  const y = x.mul(w).sum();
+  const [gx, gw] = flint.autograd.grad(y, [x, w]);
+  assertClose(gx!, [2, 2, 2]);
+  assertClose(gw!, [1, 2, 3]);
+  assert.equal(x.grad, null);
+  assert.equal(w.grad, null);
+  // an input that is also an intermediate: its own gradient, and the full gradient of the leaf
+  const a = flint.tensor([1, 2], { requiresGrad: true });
+  const h = a.mul(3);
+  const out = h.mul(a).sum(); // 3a^2: d/da = 6a; d/dh = a
+  const [ga, gh] = flint.autograd.grad(out, [a, h]);
+  assertClose(ga!, [6, 12]);
+  assertClose(gh!, [1, 2]);
+  const unused = flint.tensor([1], { requiresGrad: true });
+  const s = x.sum();
+  assert.throws(() => flint.autograd.grad(s, [unused]), /autograd.grad: one of the inputs was not used in the graph/);
+  const s2 = x.sum();
+  assert.deepEqual(flint.autograd.grad(s2, [unused], { allowUnused: true }), [null]);
+  const v = x.mul(2);
+  const [gv] = flint.autograd.grad(v, x, { gradOutputs: [flint.tensor([1, 0, -1])] });
+  assertClose(gv!, [2, 0, -2]);
+});
+
+test("gradcheck passes correct gradients and catches a wrong one", () => {
+  const x = flint.tensor([[0.3, -1.2], [2.0, 0.7]], { requiresGrad: true });
+  const y = flint.tensor([0.5, 1.5], { requiresGrad: true });
+  assert.equal(flint.autograd.gradcheck((a, b) => a.matmul(b).tanh(), [x, y]), true);
+  // x * stopgrad(x) has a true derivative of 2x but autograd sees x
+  const wrong = (a: flint.Tensor) => a.mul(a.detach());
+  assert.equal(flint.autograd.gradcheck(wrong, [x], { raiseException: false }), false);
+  assert.throws(() => flint.autograd.gradcheck(wrong, [x]), /^FlintError: gradcheck: Jacobian mismatch for input 0 at element 0: analytical -?[\d.]+, numerical -?[\d.]+$/);
+  assert.throws(() => flint.autograd.gradcheck((a) => a.sum(), [flint.tensor([1])]), /gradcheck: every input must require grad/);
+  assert.equal(x.grad, null); // gradcheck leaves .grad alone
+  // non-contiguous inputs are perturbed through their layout
+  const base = flint.randn([3, 4], { generator: new flint.Generator(3) });
+  const t = base.t().detach().requiresGrad_();
+  assert.equal(t.isContiguous(), false);
+  assert.equal(flint.autograd.gradcheck((a) => a.exp().sum(1), [t]), true);
+});
+
+test("in-place ops refuse tensors that require grad, outside noGrad", () => {
+  const w = flint.tensor([1, 2], { requiresGrad: true });
+  const message = /a tensor that requires grad is being used in an in-place operation; wrap the update in flint\.noGrad\(\(\) => \.\.\.\)/;
+  for (const [name, op] of Object.entries({
+    add_: () => w.add_(1),
+    sub_: () => w.sub_(1),
+    mul_: () => w.mul_(2),
+    div_: () => w.div_(2),
+    copy_: () => w.copy_(flint.zeros([2])),
+    fill_: () => w.fill_(0),
+    zero_: () => w.zero_(),
+    clamp_: () => w.clamp_(0, 1),
+    uniform_: () => w.uniform_(),
+    normal_: () => w.normal_(),
+  })) {
+    assert.throws(op, new RegExp(`^FlintError: ${name}: ${message.source}$`));
+  }
+  assert.deepEqual(w.tolist(), [1, 2]);
+  // writing a grad-requiring value into a plain tensor is refused too
+  assert.throws(() => flint.zeros([2]).copy_(w.mul(2)), message);
+  flint.noGrad(() => {
+    w.sub_(flint.tensor([0.5, 0.5]), { alpha: 2 });
+    w.mul_(2);
+  });
+  assert.deepEqual(w.tolist(), [0, 2]);
+  assert.equal(w.requiresGrad, true);
+  assert.equal(w.isLeaf, true);
+  // a plain tensor is writable, through views too, with broadcasting
+  const p = flint.zeros([2, 3]);
+  p.add_(flint.tensor([1, 2, 3]));
+  p.t().narrow(0, 0, 1).mul_(10);
+  assert.deepEqual(p.tolist(), [[10, 2, 3], [10, 2, 3]]);
+  assert.throws(() => p.copy_(flint.zeros([3, 3])), /copy_: cannot write a value of shape \[3, 3\] into a tensor of shape \[2, 3\]|copy_: shapes/);
+});
+
+test("a long chain of ops backpropagates without deep recursion", () => {
+  const x = flint.tensor([0.5], { requiresGrad: true });
+  let y = x;
+  for (let i = 0; i < 5000; i++) y = y.mul(1);
+  y.sum().backward();
+  assertClose(x.grad!, [1]);
+});
