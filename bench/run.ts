@@ -12,6 +12,7 @@ import "../src/backend/wasm/index.js";
 import { wasmRuntime } from "../src/backend/wasm/runtime.js";
 import { medianMs } from "./timing.js";
 import { DESCRIPTIONS, WORKLOADS } from "./workloads.js";
+import { registerTfGradients } from "./tfjs-gradients.js";
 import { TF_WORKLOADS, tf, useTfBackend } from "./tfjs-workloads.js";
 
 // Node 20 validates relaxed SIMD only behind this flag (Node >= 22 has it on); the wasm backend
@@ -109,6 +110,7 @@ function table(): string {
 
 runFlint();
 runTorch();
+await registerTfGradients();
 await runTf("wasm");
 await runTf("cpu");
 if (json) console.log(JSON.stringify({ node: process.version, cores: availableParallelism(), results }, null, 2));

@@ -2,7 +2,6 @@
 // bench/workloads.ts, in TensorFlow.js's own NHWC layout. Each factory returns one timed step;
 // results are read back synchronously so each step includes the full computation.
 import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-core/dist/register_all_gradients.js";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
 

@@ -3,3 +3,4 @@
 export { matmul, gemmScratchBytes } from "./gemm";
 export { unfold, fold } from "./window";
 export { binary, unary } from "./elementwise";
+export { reduce } from "./reduce";

@@ -2,6 +2,8 @@
 export * as functional from "./functional/index.js";
 export * as init from "./init.js";
 export * as utils from "./utils/index.js";
+export { Module, type BufferOptions, type NamedOptions, type LoadStateDictOptions, type LoadStateDictResult } from "./module.js";
+export { Parameter } from "./parameter.js";
 export * from "./modules/container.js";
 export * from "./modules/linear.js";
 export * from "./modules/activation.js";

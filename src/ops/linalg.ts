@@ -58,7 +58,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (b2.ndim === 2) {
     // [..., M, K] @ [K, N]: fold the batch into rows, one GEMM (the Linear-layer case).
     const batchShape = a2.shape.slice(0, -2);
-    const rows = a2.reshape([-1, k]);
+    const rows = a2.reshape([batchShape.reduce((x, y) => x * y, m), k]); // not -1: k may be 0
     out = batchedMatmul(rows.unsqueeze(0), b2.unsqueeze(0)).reshape([...batchShape, m, n]);
   } else {
     const batchShape = broadcastShapes("matmul", a2.shape.slice(0, -2), b2.shape.slice(0, -2));

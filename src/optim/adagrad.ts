@@ -1,8 +1,7 @@
 import { fail } from "../core/errors.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { effectiveGradient, readElements, stateElements, stateLike, updateElements } from "./elements.js";
-import { Optimizer, type ParamGroup, type ParamGroupSpec, type Params } from "./optimizer.js";
-import { stripUndefined } from "./sgd.js";
+import { effectiveGradient, f, readElements, stateElements, stateLike, updateElements } from "./elements.js";
+import { Optimizer, stripUndefined, type ParamGroup, type ParamGroupSpec, type Params } from "./optimizer.js";
 
 export interface AdagradHyperParams {
   lr: number;
@@ -16,10 +15,12 @@ export type AdagradOptions = Partial<AdagradHyperParams>;
 
 /** sum += g^2; param -= clr * g / (sqrt(sum) + eps), with PyTorch's float32 temporaries. */
 function adagradStep(p: Float32Array, sum: Float32Array, g: Float32Array, clr: number, eps: number): void {
+  const e = f(eps);
+  const negLr = f(-clr);
   for (let i = 0; i < p.length; i++) {
-    sum[i] += g[i] * g[i];
-    const std = Math.fround(Math.fround(Math.sqrt(sum[i])) + eps);
-    p[i] -= (clr * g[i]) / std;
+    sum[i] += f(g[i] * g[i]);
+    const std = f(f(Math.sqrt(sum[i])) + e);
+    p[i] += f(f(negLr * g[i]) / std);
   }
 }
 

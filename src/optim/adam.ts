@@ -1,8 +1,7 @@
 import { fail } from "../core/errors.js";
 import { Tensor } from "../tensor/tensor.js";
-import { effectiveGradient, readElements, stateElements, stateLike, updateElements } from "./elements.js";
-import { Optimizer, type ParamGroup, type Params } from "./optimizer.js";
-import { stripUndefined } from "./sgd.js";
+import { effectiveGradient, f, readElements, stateElements, stateLike, updateElements } from "./elements.js";
+import { Optimizer, stripUndefined, type ParamGroup, type Params } from "./optimizer.js";
 
 export interface AdamHyperParams {
   lr: number;
@@ -76,16 +75,20 @@ abstract class AdamBase extends Optimizer<AdamHyperParams> {
 // The update loops, split so that each stays branch-free.
 
 function decayParameter(p: Float32Array, decay: number): void {
-  for (let i = 0; i < p.length; i++) p[i] *= decay;
+  const factor = f(decay);
+  for (let i = 0; i < p.length; i++) p[i] *= factor;
 }
 
 function updateMoments(m: Float32Array, v: Float32Array, g: Float32Array, beta1: number, beta2: number): void {
-  const c1 = 1 - beta1;
-  const c2 = 1 - beta2;
+  const b1 = f(beta1);
+  const b2 = f(beta2);
+  const c1 = f(1 - beta1);
+  const c2 = f(1 - beta2);
   for (let i = 0; i < m.length; i++) {
     const gi = g[i];
-    m[i] = Math.fround(m[i] * beta1) + c1 * gi;
-    v[i] = Math.fround(v[i] * beta2) + c2 * gi * gi;
+    // exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1); exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    m[i] = f(m[i] * b1) + c1 * gi;
+    v[i] = f(v[i] * b2) + f(f(c2 * gi) * gi);
   }
 }
 
@@ -95,9 +98,12 @@ function runningMax(vMax: Float32Array, v: Float32Array): void {
 
 /** param -= stepSize * m / (sqrt(v) / sqrt(1 - beta2^t) + eps), with PyTorch's float32 temporaries. */
 function adamStep(p: Float32Array, m: Float32Array, v: Float32Array, stepSize: number, biasCorrection2Sqrt: number, eps: number): void {
+  const bc2 = f(biasCorrection2Sqrt);
+  const e = f(eps);
+  const negStep = f(-stepSize);
   for (let i = 0; i < p.length; i++) {
-    const denom = Math.fround(Math.fround(Math.sqrt(v[i]) / biasCorrection2Sqrt) + eps);
-    p[i] += (-stepSize * m[i]) / denom;
+    const denom = f(f(f(Math.sqrt(v[i])) / bc2) + e);
+    p[i] += f(f(negStep * m[i]) / denom);
   }
 }
 

@@ -3,8 +3,16 @@ import { fail, fmtShape } from "../core/errors.js";
 import { Layout } from "../core/layout.js";
 import { Tensor } from "../tensor/tensor.js";
 
-// Optimizers and gradient clipping update every element with one fused loop over the typed
-// arrays instead of a chain of tensor ops: no temporaries, no dispatch, one pass over memory.
+// Optimizers and gradient clipping update every element with fused loops over the typed arrays
+// instead of a chain of tensor ops: no temporaries, no dispatch, few passes over memory.
+//
+// To reproduce PyTorch's float32 arithmetic, the loops round where PyTorch materialises a float32
+// value: every scalar hyperparameter is cast to float32 (`f(beta1)`), and each tensor op's result
+// is rounded (`f(a * b)`); storing into a Float32Array rounds too. Most elements of a trajectory
+// then match PyTorch bit for bit (the rest differ by an ulp or two, from FMA in PyTorch's kernels).
+
+/** Rounds to float32: PyTorch's rounding after every float32 op. */
+export const f = Math.fround;
 
 /** The elements of a contiguous float32 tensor as a Float32Array window (writes go through), or null for a strided view. */
 export function elementsOf(t: Tensor): Float32Array | null {
@@ -54,6 +62,7 @@ export function effectiveGradient(grad: Float32Array, param: Float32Array, maxim
   if (scratch.length < grad.length) scratch = new Float32Array(grad.length);
   const out = scratch.subarray(0, grad.length);
   const sign = maximize ? -1 : 1;
-  for (let i = 0; i < grad.length; i++) out[i] = sign * grad[i] + weightDecay * param[i];
+  const decay = f(weightDecay);
+  for (let i = 0; i < grad.length; i++) out[i] = sign * grad[i] + decay * param[i];
   return out;
 }

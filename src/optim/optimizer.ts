@@ -34,6 +34,14 @@ export interface OptimizerStateDict {
   param_groups: Array<{ params: number[]; [key: string]: unknown }>;
 }
 
+/** A hyperparameter as Python prints it, so `toString()` reads like PyTorch's repr. */
+function pythonValue(value: unknown): string {
+  if (typeof value === "boolean") return value ? "True" : "False";
+  if (value === null || value === undefined) return "None";
+  if (Array.isArray(value)) return `(${value.map(pythonValue).join(", ")})`;
+  return String(value);
+}
+
 const toSnakeCase = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 const toCamelCase = (key: string): string => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
@@ -81,15 +89,16 @@ export abstract class Optimizer<H extends HyperParams = HyperParams> {
       if (p.dtype !== "float32") fail(this.name, `can only optimize float32 tensors, got ${p.dtype} (parameter ${i}, shape ${fmtShape(p.shape)})`);
     });
     if (new Set(params).size !== params.length) fail(this.name, "a parameter group contains the same parameter more than once");
-    for (const group of this.paramGroups) {
-      if (group.params.some((p) => params.includes(p))) fail(this.name, "some parameters appear in more than one parameter group");
-    }
+    const existing = new Set(this.paramGroups.flatMap((group) => group.params));
+    if (params.some((p) => existing.has(p))) fail(this.name, "some parameters appear in more than one parameter group");
     for (const key of Object.keys(spec)) {
       // PyTorch's spelling would silently add an unused key; point to the camelCase name instead.
       if (key.includes("_") && toCamelCase(key) in this.defaults) fail(this.name, `unknown option "${key}"; flint spells it "${toCamelCase(key)}"`);
     }
     const group: Record<string, unknown> = { ...this.defaults, ...spec, params };
     for (const [key, value] of Object.entries(group)) {
+      // Each group owns its arrays (betas), so changing one group's never changes another's.
+      if (key !== "params" && Array.isArray(value)) group[key] = value.slice();
       if (value === undefined) fail(this.name, `parameter group ${this.paramGroups.length} didn't specify a value of required optimization parameter ${key}`);
     }
     this.validateGroup(group as ParamGroup<H>, this.paramGroups.length);
@@ -219,10 +228,15 @@ export abstract class Optimizer<H extends HyperParams = HyperParams> {
     this.paramGroups.forEach((group, i) => {
       lines.push(`Parameter Group ${i}`);
       for (const key of Object.keys(group).filter((k) => k !== "params").sort()) {
-        lines.push(`    ${toSnakeCase(key)}: ${JSON.stringify(group[key])}`);
+        lines.push(`    ${toSnakeCase(key)}: ${pythonValue(group[key])}`);
       }
     });
     lines.push(")");
     return lines.join("\n");
   }
+}
+
+/** Drops undefined options so they do not override the defaults. */
+export function stripUndefined<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -1,8 +1,7 @@
 import { fail } from "../core/errors.js";
 import { Tensor } from "../tensor/tensor.js";
-import { effectiveGradient, readElements, stateElements, stateLike, updateElements } from "./elements.js";
-import { Optimizer, type ParamGroup, type Params } from "./optimizer.js";
-import { stripUndefined } from "./sgd.js";
+import { effectiveGradient, f, readElements, stateElements, stateLike, updateElements } from "./elements.js";
+import { Optimizer, stripUndefined, type ParamGroup, type Params } from "./optimizer.js";
 
 export interface RMSpropHyperParams {
   lr: number;
@@ -24,28 +23,35 @@ let avgScratch = new Float32Array(0);
 function rootMeanSquare(squareAvg: Float32Array, gradAvg: Float32Array | null, g: Float32Array, alpha: number, eps: number): Float32Array {
   if (avgScratch.length < g.length) avgScratch = new Float32Array(g.length);
   const avg = avgScratch.subarray(0, g.length);
-  const c = 1 - alpha;
-  for (let i = 0; i < g.length; i++) squareAvg[i] = Math.fround(squareAvg[i] * alpha) + c * g[i] * g[i];
+  const a = f(alpha);
+  const c = f(1 - alpha);
+  const e = f(eps);
+  // square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
+  for (let i = 0; i < g.length; i++) squareAvg[i] = f(squareAvg[i] * a) + f(f(c * g[i]) * g[i]);
   if (gradAvg === null) {
-    for (let i = 0; i < g.length; i++) avg[i] = Math.fround(Math.sqrt(squareAvg[i])) + eps;
+    for (let i = 0; i < g.length; i++) avg[i] = f(Math.sqrt(squareAvg[i])) + e;
   } else {
     for (let i = 0; i < g.length; i++) {
-      gradAvg[i] = Math.fround(gradAvg[i] * alpha) + c * g[i];
-      avg[i] = Math.fround(Math.sqrt(Math.fround(squareAvg[i] - gradAvg[i] * gradAvg[i]))) + eps;
+      // grad_avg.mul_(alpha).add_(grad, alpha=1 - alpha); square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
+      gradAvg[i] = f(gradAvg[i] * a) + c * g[i];
+      avg[i] = f(Math.sqrt(f(squareAvg[i] - f(gradAvg[i] * gradAvg[i])))) + e;
     }
   }
   return avg;
 }
 
 function momentumStep(p: Float32Array, buf: Float32Array, g: Float32Array, avg: Float32Array, lr: number, momentum: number): void {
+  const m = f(momentum);
+  const negLr = f(-lr);
   for (let i = 0; i < p.length; i++) {
-    buf[i] = Math.fround(buf[i] * momentum) + g[i] / avg[i];
-    p[i] -= lr * buf[i];
+    buf[i] = f(buf[i] * m) + f(g[i] / avg[i]);
+    p[i] += negLr * buf[i];
   }
 }
 
 function plainStep(p: Float32Array, g: Float32Array, avg: Float32Array, lr: number): void {
-  for (let i = 0; i < p.length; i++) p[i] -= (lr * g[i]) / avg[i];
+  const negLr = f(-lr);
+  for (let i = 0; i < p.length; i++) p[i] += f(f(negLr * g[i]) / avg[i]);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { fail } from "../core/errors.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { effectiveGradient, readElements, stateElements, stateLike, updateElements } from "./elements.js";
-import { Optimizer, type ParamGroup, type Params } from "./optimizer.js";
+import { effectiveGradient, f, readElements, stateElements, stateLike, updateElements } from "./elements.js";
+import { Optimizer, stripUndefined, type ParamGroup, type Params } from "./optimizer.js";
 
 export interface SGDHyperParams {
   lr: number;
@@ -56,33 +56,34 @@ export class SGD extends Optimizer<SGDHyperParams> {
 
 // The update loops, one per case so that each stays branch-free.
 
+// param.add_(d, alpha=-lr) in float32.
 function plainStep(p: Float32Array, d: Float32Array, lr: number): void {
-  for (let i = 0; i < p.length; i++) p[i] -= lr * d[i];
+  const negLr = f(-lr);
+  for (let i = 0; i < p.length; i++) p[i] += negLr * d[i];
 }
 
 /** The first momentum step starts the buffer from the gradient itself (no dampening). */
 function firstMomentumStep(p: Float32Array, d: Float32Array, buf: Float32Array, lr: number, momentum: number, nesterov: boolean): void {
   buf.set(d);
-  if (nesterov) for (let i = 0; i < p.length; i++) p[i] -= lr * Math.fround(d[i] + momentum * buf[i]);
-  else for (let i = 0; i < p.length; i++) p[i] -= lr * buf[i];
+  const negLr = f(-lr);
+  const m = f(momentum);
+  if (nesterov) for (let i = 0; i < p.length; i++) p[i] += negLr * f(d[i] + m * buf[i]);
+  else for (let i = 0; i < p.length; i++) p[i] += negLr * buf[i];
 }
 
 function momentumStep(p: Float32Array, d: Float32Array, buf: Float32Array, lr: number, momentum: number, dampening: number, nesterov: boolean): void {
-  const keep = 1 - dampening;
+  const keep = f(1 - dampening);
+  const negLr = f(-lr);
+  const m = f(momentum);
   if (nesterov) {
     for (let i = 0; i < p.length; i++) {
-      buf[i] = Math.fround(buf[i] * momentum) + keep * d[i];
-      p[i] -= lr * Math.fround(d[i] + momentum * buf[i]);
+      buf[i] = f(buf[i] * m) + keep * d[i];
+      p[i] += negLr * f(d[i] + m * buf[i]);
     }
   } else {
     for (let i = 0; i < p.length; i++) {
-      buf[i] = Math.fround(buf[i] * momentum) + keep * d[i];
-      p[i] -= lr * buf[i];
+      buf[i] = f(buf[i] * m) + keep * d[i];
+      p[i] += negLr * buf[i];
     }
   }
-}
-
-/** Drops undefined options so they do not override the defaults. */
-export function stripUndefined<T extends object>(options: T): Partial<T> {
-  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

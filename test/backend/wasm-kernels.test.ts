@@ -7,6 +7,9 @@ import { test } from "node:test";
 import { setFlagsFromString } from "node:v8";
 import type { WindowGeometry } from "../../src/backend/backend.js";
 import { jsBackend } from "../../src/backend/js/index.js";
+import { binaryOn, unaryOn } from "../../src/backend/wasm/elementwise.js";
+import { wasmBackend } from "../../src/backend/wasm/index.js";
+import { reduceOn } from "../../src/backend/wasm/reduce.js";
 import { matmulOn } from "../../src/backend/wasm/matmul.js";
 import { WasmRuntime } from "../../src/backend/wasm/runtime.js";
 import { foldOn, unfoldOn } from "../../src/backend/wasm/window.js";
@@ -64,7 +67,7 @@ function assertAllClose(actual: ArrayLike<number>, expected: ArrayLike<number>, 
   for (let i = 0; i < actual.length; i++) {
     const a = actual[i];
     const e = expected[i];
-    if (a === e) continue;
+    if (a === e || (Number.isNaN(a) && Number.isNaN(e))) continue;
     if (!(Math.abs(a - e) <= atol + 1e-5 * Math.abs(e))) assert.fail(`${label}: element ${i} is ${a}, expected ${e}`);
   }
 }
@@ -175,4 +178,102 @@ test("wasm memory stays flat across repeated calls (the arena is reused)", () =>
   const bytes = rt.memory.buffer.byteLength;
   for (let i = 0; i < 30; i++) matmulOn(rt, a.data, a.layout, b.data, b.layout);
   assert.equal(rt.memory.buffer.byteLength, bytes);
+});
+
+/** Values that probe edge semantics: NaN, infinities, signed zeros, ties. */
+function withSpecials(r: () => number, data: Float32Array): Float32Array {
+  const specials = [NaN, Infinity, -Infinity, 0, -0, 1, -1, 0.5];
+  for (let i = 0; i < data.length; i++) if (r() < 0.1) data[i] = pick(r, specials);
+  return data;
+}
+
+const BINARY_OPS = ["add", "sub", "mul", "div", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge"] as const;
+const UNARY_OPS = ["neg", "abs", "relu", "sqrt", "square", "reciprocal"] as const;
+const COMPARISONS = new Set(["eq", "ne", "lt", "le", "gt", "ge"]);
+
+/** Same values, NaN payloads and signed zeros aside (PyTorch does not promise either). */
+function assertSameValues(actual: ArrayLike<number>, expected: ArrayLike<number>, label: string): void {
+  assert.equal(actual.length, expected.length, `${label}: length`);
+  for (let i = 0; i < actual.length; i++) {
+    if (Number.isNaN(expected[i]) && Number.isNaN(actual[i])) continue;
+    if (actual[i] !== expected[i]) assert.fail(`${label}: element ${i} is ${actual[i]}, expected ${expected[i]}`);
+  }
+}
+
+test("binary and unary elementwise ops match the JS backend on random broadcast shapes and views", () => {
+  const r = rng(31337);
+  for (const { label, rt } of RUNTIMES) {
+    for (let trial = 0; trial < 48; trial++) {
+      const ndim = 1 + Math.floor(r() * 4);
+      const shape = Array.from({ length: ndim }, () => pick(r, [1, 2, 3, 5, 8, 13, 17]));
+      const a = randomView(r, shape, pick(r, VIEW_KINDS), [0, ndim - 1]);
+      withSpecials(r, a.data);
+      // b broadcasts along a random subset of dims (stride 0), besides its own view kind.
+      const bShape = shape.map((d) => (r() < 0.3 ? 1 : d));
+      const bBase = randomView(r, bShape, pick(r, VIEW_KINDS), [0, ndim - 1]);
+      withSpecials(r, bBase.data);
+      const bl = bBase.layout.expand(shape);
+      const op = BINARY_OPS[trial % BINARY_OPS.length];
+      const outDtype = COMPARISONS.has(op) ? "bool" : "float32";
+      const got = binaryOn(rt, op, a.data, a.layout, bBase.data, bl);
+      assert.ok(got !== null, `${label}: ${op} on ${ndim} dims fell back`);
+      assert.equal(got.constructor, outDtype === "bool" ? Uint8Array : Float32Array);
+      assertSameValues(got, jsBackend.binary(op, a.data, a.layout, bBase.data, bl, outDtype), `${label}, ${op} [${shape}] (${a.layout.strides} / ${bl.strides})`);
+      const uop = UNARY_OPS[trial % UNARY_OPS.length];
+      assertSameValues(unaryOn(rt, uop, a.data, a.layout)!, jsBackend.unary(uop, a.data, a.layout, "float32"), `${label}, ${uop} [${shape}] (${a.layout.strides})`);
+    }
+  }
+});
+
+test("elementwise ops on a large tensor split across threads and agree with the JS backend", () => {
+  const r = rng(8);
+  const { rt } = RUNTIMES[RUNTIMES.length - 1];
+  const a = randomView(r, [3, 100, 1001], "contiguous", [0, 2]);
+  const b = randomView(r, [1, 100, 1], "contiguous", [0, 2]);
+  const bl = b.layout.expand([3, 100, 1001]);
+  assertSameValues(binaryOn(rt, "mul", a.data, a.layout, b.data, bl)!, jsBackend.binary("mul", a.data, a.layout, b.data, bl, "float32"), "mul");
+  assertSameValues(binaryOn(rt, "gt", a.data, a.layout, b.data, bl)!, jsBackend.binary("gt", a.data, a.layout, b.data, bl, "bool"), "gt");
+  assertSameValues(unaryOn(rt, "relu", a.data, a.layout)!, jsBackend.unary("relu", a.data, a.layout, "float32"), "relu");
+});
+
+test("the backend falls back to JS for iteration spaces beyond 4 dims, other dtypes and other ops", () => {
+  const r = rng(9);
+  const x = randomView(r, [3, 4, 5, 6, 7], "sliced", [0, 4]);
+  for (const [op, dtype] of [["add", "float32"], ["pow", "float32"], ["eq", "bool"]] as const) {
+    assertSameValues(wasmBackend.binary(op, x.data, x.layout, x.data, x.layout, dtype), jsBackend.binary(op, x.data, x.layout, x.data, x.layout, dtype), `${op} 5-D`);
+  }
+  assertSameValues(wasmBackend.unary("exp", x.data, x.layout, "float32"), jsBackend.unary("exp", x.data, x.layout, "float32"), "exp");
+  const ints = Int32Array.from({ length: 5000 }, (_, i) => i - 2500);
+  const il = Layout.contiguous([5000]);
+  assertSameValues(wasmBackend.binary("add", ints, il, ints, il, "int32"), jsBackend.binary("add", ints, il, ints, il, "int32"), "int32 add");
+});
+
+test("sum, max and min reductions match the JS backend on random dims and views", () => {
+  const r = rng(2718);
+  for (const { label, rt } of RUNTIMES) {
+    for (let trial = 0; trial < 45; trial++) {
+      const ndim = 1 + Math.floor(r() * 5);
+      const shape = Array.from({ length: ndim }, () => pick(r, [1, 2, 3, 4, 7, 9, 16, 33]));
+      const x = randomView(r, shape, pick(r, VIEW_KINDS), [0, ndim - 1]);
+      if (r() < 0.3) withSpecials(r, x.data);
+      const dims = shape.map((_, i) => i).filter(() => r() < 0.5);
+      if (dims.length === 0) dims.push(ndim - 1);
+      const op = (["sum", "max", "min"] as const)[trial % 3];
+      const got = reduceOn(rt, op, x.data, x.layout, dims);
+      assert.ok(got !== null, `${label}: ${op} over ${dims} of [${shape}] fell back`);
+      const want = jsBackend.reduce(op, x.data, x.layout, dims);
+      const label2 = `${label}, ${op} over [${dims}] of [${shape}] (${x.layout.strides})`;
+      if (op === "sum") assertAllClose(got, want, 1e-5, label2);
+      else assertSameValues(got, want, label2);
+    }
+  }
+});
+
+test("a large sum splits across threads; an all-reduction gives one element", () => {
+  const r = rng(12);
+  const { rt } = RUNTIMES[RUNTIMES.length - 1];
+  const x = randomView(r, [64, 20, 24, 24], "contiguous", [0, 3]);
+  assertAllClose(reduceOn(rt, "sum", x.data, x.layout, [0, 2, 3])!, jsBackend.reduce("sum", x.data, x.layout, [0, 2, 3]), 1e-3, "bias-gradient sum");
+  assertAllClose(reduceOn(rt, "sum", x.data, x.layout, [0, 1, 2, 3])!, jsBackend.reduce("sum", x.data, x.layout, [0, 1, 2, 3]), 1e-2, "full sum");
+  assertSameValues(reduceOn(rt, "max", x.data, x.layout, [3])!, jsBackend.reduce("max", x.data, x.layout, [3]), "max over rows");
 });

@@ -39,10 +39,10 @@ test("pad: constant, reflect, edge and symmetric modes", () => {
 });
 
 test("gaussianBlur matches torchvision's separable Gaussian with reflect padding", () => {
-  assertClose(T.gaussianBlur(rgb, [5, 3], [1.0, 0.7]), G.blur_5_3_s1, { atol: 1e-6 });
-  assertClose(T.gaussianBlur(gray, 3, 0.5), G.blur_3_gray, { atol: 1e-6 });
-  assert.throws(() => T.gaussianBlur(gray, 4, 1), /odd and positive/);
-  assert.throws(() => new T.GaussianBlur(3, [2, 1]), /GaussianBlur: sigma values should be positive and of the form \(min, max\)/);
+  assertClose(T.gaussianBlur(rgb, [5, 3], { sigma: [1.0, 0.7] }), G.blur_5_3_s1, { atol: 1e-6 });
+  assertClose(T.gaussianBlur(gray, 3, { sigma: 0.5 }), G.blur_3_gray, { atol: 1e-6 });
+  assert.throws(() => T.gaussianBlur(gray, 4, { sigma: 1 }), /odd and positive/);
+  assert.throws(() => new T.GaussianBlur(3, { sigma: [2, 1] }), /GaussianBlur: sigma values should be positive and of the form \(min, max\)/);
 });
 
 test("colour adjustments match torchvision's tensor functions", () => {
@@ -117,13 +117,13 @@ test("RandomCrop picks a window of the padded image; RandomHorizontalFlip flips 
   assertClose(crop.forward(img), padded.narrow(1, top, 4).narrow(2, left, 5), { atol: 0 });
   assert.deepEqual(new T.RandomCrop(6, { padIfNeeded: true }).forward(img).shape, [1, 6, 6]);
   assert.throws(() => new T.RandomCrop(6).forward(img), /RandomCrop: required crop size \(6, 6\) is larger than input image size \(4, 5\)/);
-  assertClose(new T.RandomHorizontalFlip(1).forward(img), img.flip([2]), { atol: 0 });
-  assertClose(new T.RandomHorizontalFlip(0).forward(img), img, { atol: 0 });
-  const flip = new T.RandomHorizontalFlip(0.5, { generator: new flint.Generator(5) });
+  assertClose(new T.RandomHorizontalFlip({ p: 1 }).forward(img), img.flip([2]), { atol: 0 });
+  assertClose(new T.RandomHorizontalFlip({ p: 0 }).forward(img), img, { atol: 0 });
+  const flip = new T.RandomHorizontalFlip({ p: 0.5, generator: new flint.Generator(5) });
   let flipped = 0;
   for (let i = 0; i < 400; i++) if (flip.forward(img).storage[0] === 4) flipped++;
   assert.ok(flipped > 150 && flipped < 250, `flipped ${flipped} of 400`);
-  assert.throws(() => new T.RandomHorizontalFlip(2), /RandomHorizontalFlip: p should be a probability/);
+  assert.throws(() => new T.RandomHorizontalFlip({ p: 2 }), /RandomHorizontalFlip: p should be a probability/);
 });
 
 test("ColorJitter validates its ranges and is the identity with no adjustments", () => {

@@ -89,3 +89,29 @@ test("AdditiveAttention golden (Bahdanau: v^T tanh(W s + U h), masked softmax)",
   const multi = new nn.AdditiveAttention(6, 5, 7, { bias: true });
   checkAgainstGolden(multi, extras.get("additive_attention_queries_values_bias")!, ([s, h, v]) => multi.forward(s, h, { values: v }));
 });
+
+test("gradcheck: multi-head attention with masks and additive attention", () => {
+  flint.manualSeed(11);
+  const mha = new nn.MultiheadAttention(4, 2, { kdim: 3, vdim: 5 });
+  const q = flint.randn([3, 2, 4]).requiresGrad_();
+  const k = flint.randn([4, 2, 3]).requiresGrad_();
+  const v = flint.randn([4, 2, 5]).requiresGrad_();
+  const kpm = flint.tensor([[false, false, true, true], [false, false, false, false]]);
+  const attnMask = flint.randn([3, 4]);
+  const mhaFn = (a: flint.Tensor, b: flint.Tensor, c: flint.Tensor): flint.Tensor => {
+    const [out, weights] = mha.forward(a, b, c, { keyPaddingMask: kpm, attnMask });
+    return out.sum().add(weights!.mul(weights!).sum());
+  };
+  assert.ok(flint.autograd.gradcheck(mhaFn, [q, k, v], { eps: 1e-2, atol: 1e-2, rtol: 1e-2 }));
+  const additive = new nn.AdditiveAttention(4, 3, 6);
+  const s = flint.randn([2, 4]).requiresGrad_();
+  const h = flint.randn([2, 5, 3]).requiresGrad_();
+  const mask = flint.tensor([[false, false, false, true, true], [false, false, false, false, false]]);
+  assert.ok(flint.autograd.gradcheck((a, b) => additive.forward(a, b, { keyPaddingMask: mask })[0].sum(), [s, h], { eps: 1e-2, atol: 1e-2, rtol: 1e-2 }));
+});
+
+test("MultiheadAttention golden: addBiasKv and addZeroAttn with masks", () => {
+  const m = new nn.MultiheadAttention(8, 2, { addBiasKv: true, addZeroAttn: true });
+  assert.deepEqual(Object.keys(m.stateDict()), ["in_proj_weight", "in_proj_bias", "bias_k", "bias_v", "out_proj.weight", "out_proj.bias"]);
+  checkAgainstGolden(m, cases.get("mha_bias_kv_zero_attn_masks")!, ([q, k, v, am, kpm]) => m.forward(q, k, v, { attnMask: am, keyPaddingMask: kpm }));
+});

@@ -65,8 +65,8 @@ export function buildModule(c: GoldenCase): AnyModule {
 
 function outputOf(result: unknown): { values: Tensor; indices: Tensor | null } {
   if (result instanceof flint.Tensor) return { values: result, indices: null };
-  const r = result as { values: Tensor; indices: Tensor };
-  return { values: r.values, indices: r.indices };
+  const [values, indices] = result as [Tensor, Tensor];
+  return { values, indices };
 }
 
 /** Runs one golden case end to end. */

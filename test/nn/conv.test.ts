@@ -16,6 +16,9 @@ test("Conv2d names the layer and the shapes on a wrong channel count", () => {
     message: "Conv2d: expected input with 1 channels (shape [N, 1, H, W]), got [64, 3, 28, 28]",
   });
   assert.throws(() => conv.forward(flint.zeros([1, 28, 28, 1, 1])), /Conv2d: expected a 3-D \(unbatched \[C, H, W\]\) or 4-D/);
+  assert.throws(() => conv.forward(flint.zeros([2, 1, 4, 28])), {
+    message: "Conv2d: input of shape [2, 1, 4, 28] is too small: spatial size [4, 28] with padding [0, 0] is smaller than the effective kernel size 5 (kernel [5, 5], dilation [1, 1])",
+  });
 });
 
 test("conv2d rejects an input smaller than the kernel, naming the sizes", () => {

@@ -78,6 +78,9 @@ describe("loss errors name the op, the shapes and the values", () => {
     assert.throws(() => F.binaryCrossEntropyWithLogits(flint.zeros([2, 3]), flint.zeros([2, 3]), { posWeight: flint.ones([2]) }), /binaryCrossEntropyWithLogits: .*\[2\].*\[2, 3\]/);
     assert.throws(() => F.mseLoss(flint.zeros([2, 3]), flint.zeros([4])), /mseLoss: .*\[2, 3\].*\[4\]/);
     assert.throws(() => F.l1Loss(flint.zeros([2], { dtype: "int32" }), flint.zeros([2])), /l1Loss: expected a float32 input, got int32/);
+    const learnable = flint.ones([5]).requiresGrad_();
+    assert.throws(() => F.crossEntropy(logits, flint.tensor([0, 1, 2, 3], { dtype: "int32" }), { weight: learnable }), /crossEntropy: not differentiable with respect to argument 'weight'/);
+    assert.throws(() => F.binaryCrossEntropyWithLogits(logits, flint.zeros([4, 5]), { posWeight: learnable }), /binaryCrossEntropyWithLogits: not differentiable with respect to argument 'posWeight'/);
   });
 });
 
@@ -91,6 +94,21 @@ describe("loss behaviour", () => {
     const y = flint.tensor([0, 3, 2, 1, 1, 0], { dtype: "int32" });
     assertClose(F.crossEntropy(x, y), F.nllLoss(F.logSoftmax(x, 1), y));
   });
+  it("fused crossEntropy and nllLoss read strided inputs correctly", () => {
+    const base = flint.randn([5, 3]);
+    const labels = flint.tensor([2, 0, 1], { dtype: "int32" });
+    for (const fn of [F.crossEntropy, F.nllLoss]) {
+      const strided = base.detach().requiresGrad_();
+      const dense = base.t().contiguous().requiresGrad_();
+      const a = fn(strided.t(), labels, { reduction: "sum" });
+      const b = fn(dense, labels, { reduction: "sum" });
+      assertClose(a, b);
+      a.backward();
+      b.backward();
+      assertClose(strided.grad!.t(), dense.grad!);
+    }
+  });
+
   it("klDiv is kldiv (PyTorch's kl_div)", () => {
     assert.equal(F.klDiv, F.kldiv);
   });

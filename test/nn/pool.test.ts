@@ -43,7 +43,10 @@ test("pooling passes a numerical gradient check", () => {
 
 test("MaxPool2d with returnIndices gives values and plane indices", () => {
   const x = flint.arange(0, 16).float().reshape([1, 1, 4, 4]);
-  const { values, indices } = new nn.MaxPool2d(2, { returnIndices: true }).forward(x) as { values: flint.Tensor; indices: flint.Tensor };
+  const [values, indices] = new nn.MaxPool2d(2, { returnIndices: true }).forward(x);
+  // Without returnIndices the forward is typed as a plain tensor.
+  const plain: flint.Tensor = new nn.MaxPool2d(2).forward(x);
+  assert.deepEqual(plain.tolist(), values.tolist());
   assert.deepEqual(values.tolist(), [[[[5, 7], [13, 15]]]]);
   assert.deepEqual(indices.tolist(), [[[[5, 7], [13, 15]]]]);
 });

@@ -150,3 +150,19 @@ test("gradcheck through the fused LSTM and GRU recurrences", () => {
     assert.ok(flint.autograd.gradcheck(fn, [x, h0], { eps: 1e-2, atol: 2e-2, rtol: 2e-2 }));
   }
 });
+
+test("inference under noGrad (nothing saved for backward) gives the same numbers", () => {
+  flint.manualSeed(4);
+  for (const m of [new nn.LSTM(3, 4, { bidirectional: true, numLayers: 2 }), new nn.GRU(3, 4, { bidirectional: true }), new nn.LeakyRNN(3, 4, { dt: 0.5 })]) {
+    const x = flint.randn([5, 2, 3]);
+    const run = (): Tensor[] => {
+      const [out, state] = (m as flint.nn.GRU).forward(x, null, { lengths: [5, 3] });
+      return [out, ...(Array.isArray(state) ? state : [state])];
+    };
+    const tracked = run();
+    assert.ok(tracked[0].requiresGrad);
+    const untracked = flint.noGrad(run);
+    assert.ok(!untracked[0].requiresGrad);
+    tracked.forEach((t, i) => assertClose(untracked[i], t, { atol: 0, rtol: 0 }));
+  }
+});

@@ -70,3 +70,20 @@ test("TransformerEncoder copies its layer; Transformer validates shapes", () => 
   t.eval();
   assertClose(t.forward(x, tgt), t.forward(x, tgt), { atol: 0, rtol: 0 });
 });
+
+test("TransformerEncoderLayer repr is PyTorch's", () => {
+  assert.equal(new nn.TransformerEncoderLayer(8, 2, { dimFeedforward: 16 }).toString(), [
+    "TransformerEncoderLayer(",
+    "  (self_attn): MultiheadAttention(",
+    "    (out_proj): NonDynamicallyQuantizableLinear(in_features=8, out_features=8, bias=True)",
+    "  )",
+    "  (linear1): Linear(in_features=8, out_features=16, bias=True)",
+    "  (dropout): Dropout(p=0.1, inplace=False)",
+    "  (linear2): Linear(in_features=16, out_features=8, bias=True)",
+    "  (norm1): LayerNorm((8,), eps=1e-05, elementwise_affine=True)",
+    "  (norm2): LayerNorm((8,), eps=1e-05, elementwise_affine=True)",
+    "  (dropout1): Dropout(p=0.1, inplace=False)",
+    "  (dropout2): Dropout(p=0.1, inplace=False)",
+    ")",
+  ].join("\n"));
+});

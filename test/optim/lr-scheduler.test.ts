@@ -119,6 +119,19 @@ describe("LR scheduler behaviour", () => {
     }
   });
 
+  it("LambdaLR saves null in place of its functions and keeps them on load", () => {
+    const opt = sgd2();
+    const s = new S.LambdaLR(opt, (e) => 0.5 ** e);
+    s.step();
+    const saved = s.stateDict();
+    assert.deepEqual(saved.lr_lambdas, [null, null]);
+    const other = new S.LambdaLR(sgd2(), (e) => 0.5 ** e);
+    other.loadStateDict(saved);
+    assert.equal(other.lastEpoch, 1);
+    other.step();
+    assert.deepEqual(other.getLastLr(), [0.1 * 0.25, 0.02 * 0.25]);
+  });
+
   it("ReduceLROnPlateau state round-trips, and accepts 0-d tensors as metrics", () => {
     const opt = sgd2();
     const s = new S.ReduceLROnPlateau(opt, { patience: 0 });

@@ -5,9 +5,11 @@ import type { BinaryOp, UnaryOp } from "../backend.js";
 import { coalesce } from "./strided.js";
 
 /**
- * Elementwise kernels are generated once per op from an expression, so each op gets its own
- * monomorphic loop (a shared loop calling a per-op closure would be megamorphic and several
- * times slower in V8). The generated loop walks any number of operands through their strides.
+ * Elementwise kernels are generated once per op and per combination of storage types from an
+ * expression, so each gets its own monomorphic loop (a shared loop calling a per-op closure, or
+ * one loop reading Float32Array, Int32Array and Uint8Array alike, would be megamorphic and
+ * several times slower in V8). The generated loop walks any number of operands through their
+ * strides.
  */
 const UNARY: Record<UnaryOp, string> = {
   neg: "-x",
@@ -114,22 +116,23 @@ function buildKernel(arity: number, expr: string): Kernel {
   return new Function("erf", "roundHalfEven", src)(erf, roundHalfEven) as Kernel;
 }
 
-const cache = new Map<string, Kernel>();
-function kernelFor(arity: number, expr: string): Kernel {
-  const key = `${arity}:${expr}`;
-  let k = cache.get(key);
-  if (!k) {
-    k = buildKernel(arity, expr);
-    cache.set(key, k);
-  }
-  return k;
+const typeCode = (s: Storage): number => (s instanceof Float32Array ? 0 : s instanceof Int32Array ? 1 : 2);
+
+/** Kernels by expression, then by the storage types of output and inputs (base-3 digits). */
+const cache = new Map<string, Kernel[]>();
+function kernelFor(expr: string, out: Storage, inputs: Storage[]): Kernel {
+  let byTypes = cache.get(expr);
+  if (!byTypes) cache.set(expr, (byTypes = []));
+  let code = typeCode(out);
+  for (let i = 0, place = 3; i < inputs.length; i++, place *= 3) code += typeCode(inputs[i]) * place;
+  return (byTypes[code] ??= buildKernel(inputs.length, expr));
 }
 
 function run(expr: string, outDtype: DType, layouts: Layout[], inputs: Storage[]): Storage {
   const out = allocate(outDtype, layouts[0].size);
   if (out.length === 0) return out;
   const walk = coalesce(layouts);
-  kernelFor(inputs.length, expr)(out, walk.shape, walk.strides, walk.offsets, ...inputs);
+  kernelFor(expr, out, inputs)(out, walk.shape, walk.strides, walk.offsets, ...inputs);
   return out;
 }
 

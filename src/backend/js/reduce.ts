@@ -5,7 +5,9 @@ import { coalesce } from "./strided.js";
 
 /**
  * Reductions: the reduced dims are permuted to the end, so each output element is a fold over
- * one inner block walked through strides. Sums accumulate in doubles (more accurate than
+ * one inner block walked through strides. The inner block is coalesced into rows (its innermost
+ * run of elements, one stride apart) listed by their offsets, so a contiguous block is one row
+ * and no per-element offset table is built. Sums accumulate in doubles (more accurate than
  * float32 accumulation; PyTorch's pairwise sums agree to float32 tolerance).
  */
 export function reduce(op: ReduceOp, x: Storage, xl: Layout, dims: readonly number[]): Storage {
@@ -15,14 +17,15 @@ export function reduce(op: ReduceOp, x: Storage, xl: Layout, dims: readonly numb
   const out = allocate(reduceOutputDtype(op, dtypeOfStorage(x)), outSize);
   if (outSize === 0) return out;
 
-  // Walk the outer (kept) dims with an odometer and the inner block as a flat list of offsets.
-  const innerLayout = new Layout(dims.map((d) => xl.shape[d]), dims.map((d) => xl.strides[d]), 0);
-  const innerOffsets = blockOffsets(innerLayout);
-  const outerLayout = new Layout(kept.map((d) => xl.shape[d]), kept.map((d) => xl.strides[d]), xl.offset);
-  const outerOffsets = blockOffsets(outerLayout);
+  const inner = coalesce([new Layout(dims.map((d) => xl.shape[d]), dims.map((d) => xl.strides[d]), 0)]);
+  const nd = inner.shape.length;
+  const rowLength = innerSize === 0 ? 0 : inner.shape[nd - 1];
+  const rowStride = inner.strides[0][nd - 1];
+  const rowOffsets = innerSize === 0 ? new Int32Array(0) : blockOffsets(new Layout(inner.shape.slice(0, -1), inner.strides[0].slice(0, -1), 0));
+  const outerOffsets = blockOffsets(new Layout(kept.map((d) => xl.shape[d]), kept.map((d) => xl.strides[d]), xl.offset));
 
   const fold = FOLDS[op];
-  for (let o = 0; o < outSize; o++) out[o] = fold(x, outerOffsets[o], innerOffsets, innerSize);
+  for (let o = 0; o < outSize; o++) out[o] = fold(x, outerOffsets[o], rowOffsets, rowLength, rowStride);
   return out;
 }
 
@@ -50,63 +53,74 @@ function blockOffsets(layout: Layout): Int32Array | Float64Array {
   return offsets;
 }
 
-type Fold = (x: Storage, base: number, inner: Int32Array | Float64Array, n: number) => number;
+/** Folds the rows starting at base + rows[r], each `length` elements `stride` apart. */
+type Fold = (x: Storage, base: number, rows: Int32Array | Float64Array, length: number, stride: number) => number;
 
 const FOLDS: Record<ReduceOp, Fold> = {
-  sum(x, base, inner, n) {
+  sum(x, base, rows, length, stride) {
     let s = 0;
-    for (let i = 0; i < n; i++) s += x[base + inner[i]];
+    for (let r = 0; r < rows.length; r++) {
+      for (let i = 0, p = base + rows[r]; i < length; i++, p += stride) s += x[p];
+    }
     return s;
   },
-  prod(x, base, inner, n) {
-    let p = 1;
-    for (let i = 0; i < n; i++) p *= x[base + inner[i]];
-    return p;
+  prod(x, base, rows, length, stride) {
+    let s = 1;
+    for (let r = 0; r < rows.length; r++) {
+      for (let i = 0, p = base + rows[r]; i < length; i++, p += stride) s *= x[p];
+    }
+    return s;
   },
-  max(x, base, inner, n) {
+  // max/min stop at the first NaN, which is the result (PyTorch propagates NaN).
+  max(x, base, rows, length, stride) {
     let m = -Infinity;
-    for (let i = 0; i < n; i++) {
-      const v = x[base + inner[i]];
-      if (v > m || v !== v) {
-        m = v;
-        if (v !== v) break;
+    for (let r = 0; r < rows.length; r++) {
+      for (let i = 0, p = base + rows[r]; i < length; i++, p += stride) {
+        const v = x[p];
+        if (v !== v) return v;
+        if (v > m) m = v;
       }
     }
     return m;
   },
-  min(x, base, inner, n) {
+  min(x, base, rows, length, stride) {
     let m = Infinity;
-    for (let i = 0; i < n; i++) {
-      const v = x[base + inner[i]];
-      if (v < m || v !== v) {
-        m = v;
-        if (v !== v) break;
+    for (let r = 0; r < rows.length; r++) {
+      for (let i = 0, p = base + rows[r]; i < length; i++, p += stride) {
+        const v = x[p];
+        if (v !== v) return v;
+        if (v < m) m = v;
       }
     }
     return m;
   },
-  argmax(x, base, inner, n) {
+  // arg-ops return the position of the first extreme (or first NaN) in the block's row-major order.
+  argmax(x, base, rows, length, stride) {
     let m = -Infinity;
     let at = 0;
-    for (let i = 0; i < n; i++) {
-      const v = x[base + inner[i]];
-      if (v > m || v !== v) {
-        m = v;
-        at = i;
-        if (v !== v) break;
+    for (let r = 0; r < rows.length; r++) {
+      for (let i = 0, p = base + rows[r]; i < length; i++, p += stride) {
+        const v = x[p];
+        if (v !== v) return r * length + i;
+        if (v > m) {
+          m = v;
+          at = r * length + i;
+        }
       }
     }
     return at;
   },
-  argmin(x, base, inner, n) {
+  argmin(x, base, rows, length, stride) {
     let m = Infinity;
     let at = 0;
-    for (let i = 0; i < n; i++) {
-      const v = x[base + inner[i]];
-      if (v < m || v !== v) {
-        m = v;
-        at = i;
-        if (v !== v) break;
+    for (let r = 0; r < rows.length; r++) {
+      for (let i = 0, p = base + rows[r]; i < length; i++, p += stride) {
+        const v = x[p];
+        if (v !== v) return r * length + i;
+        if (v < m) {
+          m = v;
+          at = r * length + i;
+        }
       }
     }
     return at;

@@ -9,14 +9,14 @@ import { workerLoop } from "./worker-loop.js";
  */
 
 /** Names of the threaded kernels, indexed by the id that travels in the control block. */
-const KERNELS = ["matmul", "unfold", "fold"] as const;
+const KERNELS = ["matmul", "unfold", "fold", "binary", "unary", "reduce"] as const;
 export type KernelName = (typeof KERNELS)[number];
 
 const PAGE = 65536;
 const CTRL_BASE = 1024; // the control block (see worker-loop.ts); address 0 stays unused
 const ARENA_BASE = PAGE;
 const MAX_WORKERS = 64;
-const C = { done: 0, error: 1, kernel: 2, args: 3, nthreads: 4, ready: 16, tid: 80, go: 144 } as const;
+const C = { done: 0, error: 1, kernel: 2, args: 3, nthreads: 4, ready: 16, tid: 80, go: 144, sleeping: 208 } as const;
 
 type KernelFn = (args: number, tid: number, nthreads: number) => void;
 
@@ -89,7 +89,7 @@ export class WasmRuntime {
     this.exports = instance.exports;
     this.kernels = KERNELS.map((name) => this.exports[name] as KernelFn);
     this.buffer = this.memory.buffer;
-    this.ctrl = this.shared ? new Int32Array(this.buffer, CTRL_BASE, 256) : null;
+    this.ctrl = this.shared ? new Int32Array(this.buffer, CTRL_BASE, 320) : null;
     this.canBlock = typeof (globalThis as { window?: unknown }).window === "undefined";
     this.workerCount = this.shared ? Math.min(MAX_WORKERS, threads - 1) : 0;
     if (this.workerCount > 0) this.startWorkers(module);
@@ -126,17 +126,21 @@ export class WasmRuntime {
   alloc(bytes: number): number {
     const ptr = this.top;
     this.top = ptr + Math.ceil(bytes / 64) * 64;
-    const need = this.top - this.memory.buffer.byteLength;
+    const need = this.top - this.buffer.byteLength;
     if (need > 0) {
-      if (this.top > 65536 * PAGE) fail("wasm", `out of memory: ${this.top} bytes requested`);
+      if (this.top > 65536 * PAGE) fail("wasm", `out of memory: ${this.top} bytes requested (wasm32 has 4 GiB)`);
       this.memory.grow(Math.ceil(need / PAGE));
+      this.buffer = this.memory.buffer;
     }
-    if (this.buffer.byteLength !== this.memory.buffer.byteLength) this.buffer = this.memory.buffer;
     return ptr;
   }
 
   f32(ptr: number, length: number): Float32Array {
     return new Float32Array(this.buffer, ptr, length);
+  }
+
+  u8(ptr: number, length: number): Uint8Array {
+    return new Uint8Array(this.buffer, ptr, length);
   }
 
   i32(ptr: number, length: number): Int32Array {
@@ -160,14 +164,19 @@ export class WasmRuntime {
     Atomics.store(ctrl, C.kernel, id);
     Atomics.store(ctrl, C.args, args);
     Atomics.store(ctrl, C.nthreads, nthreads);
-    helpers.forEach((w, i) => {
+    for (let i = 0; i < helpers.length; i++) {
+      const w = helpers[i];
       Atomics.store(ctrl, C.tid + w, i + 1);
       Atomics.add(ctrl, C.go + w, 1);
-      Atomics.notify(ctrl, C.go + w, 1);
-    });
-    fn(args, 0, nthreads);
-    for (let done = Atomics.load(ctrl, C.done); done < nthreads - 1; done = Atomics.load(ctrl, C.done)) {
-      if (this.canBlock) Atomics.wait(ctrl, C.done, done, 50);
+      if (Atomics.load(ctrl, C.sleeping + w) !== 0) Atomics.notify(ctrl, C.go + w, 1);
+    }
+    try {
+      fn(args, 0, nthreads);
+    } finally {
+      // Even if this thread's share failed, the helpers must finish before the arena is reused.
+      for (let done = Atomics.load(ctrl, C.done); done < nthreads - 1; done = Atomics.load(ctrl, C.done)) {
+        if (this.canBlock) Atomics.wait(ctrl, C.done, done, 50);
+      }
     }
     if (Atomics.load(ctrl, C.error) !== 0) fail("wasm", `kernel ${kernel} failed in a worker thread`);
   }

@@ -20,9 +20,11 @@ export function gaussianKernel1d(kernelSize: number, sigma: number): Float32Arra
 
 /**
  * Blurs a [..., H, W] image with a Gaussian kernel (torchvision.transforms.functional.gaussian_blur):
- * reflect padding, so the output has the input's size. `kernelSize` is [kx, ky] (odd), `sigma` [sx, sy].
+ * reflect padding, so the output has the input's size. `kernelSize` is [kx, ky] (odd), `sigma` [sx, sy]
+ * (default: torchvision's choice for the kernel size).
  */
-export function gaussianBlur(image: Tensor, kernelSize: number | number[], sigma?: number | number[]): Tensor {
+export function gaussianBlur(image: Tensor, kernelSize: number | number[], options: { sigma?: number | number[] } = {}): Tensor {
+  const sigma = options.sigma;
   const [kx, ky] = pairOf("gaussianBlur", kernelSize, "kernelSize");
   if ([kx, ky].some((k) => !Number.isInteger(k) || k <= 0 || k % 2 === 0)) fail("gaussianBlur", `kernel size should have odd and positive integers, got [${kx}, ${ky}]`);
   // torchvision's default sigma for a kernel size k: 0.3 * ((k - 1) * 0.5 - 1) + 0.8
@@ -58,13 +60,17 @@ export function gaussianBlur(image: Tensor, kernelSize: number | number[], sigma
   return planesToTensor(out, p.shape.slice(0, -2), height, width);
 }
 
-/** Blurs with a Gaussian whose sigma is drawn uniformly from [min, max] (torchvision.transforms.GaussianBlur). */
+/**
+ * Blurs with a Gaussian whose sigma is drawn uniformly from `sigma` = [min, max] (default
+ * [0.1, 2.0]) or fixed to a single value (torchvision.transforms.GaussianBlur).
+ */
 export class GaussianBlur {
   readonly kernelSize: [number, number];
   readonly sigma: [number, number];
   private readonly generator: Generator;
 
-  constructor(kernelSize: number | number[], sigma: number | number[] = [0.1, 2.0], options: RandomTransformOptions = {}) {
+  constructor(kernelSize: number | number[], options: RandomTransformOptions & { sigma?: number | number[] } = {}) {
+    const sigma = options.sigma ?? [0.1, 2.0];
     this.kernelSize = pairOf("GaussianBlur", kernelSize, "kernelSize");
     if (this.kernelSize.some((k) => !Number.isInteger(k) || k <= 0 || k % 2 === 0)) fail("GaussianBlur", `kernel size value should be an odd and positive number, got ${JSON.stringify(kernelSize)}`);
     if (typeof sigma === "number") {
@@ -79,7 +85,7 @@ export class GaussianBlur {
 
   forward(image: Tensor): Tensor {
     const sigma = uniform(this.generator, this.sigma[0], this.sigma[1]);
-    return gaussianBlur(image, this.kernelSize, [sigma, sigma]);
+    return gaussianBlur(image, this.kernelSize, { sigma: [sigma, sigma] });
   }
 
   toString(): string {

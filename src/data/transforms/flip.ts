@@ -3,12 +3,13 @@ import type { Generator } from "../../core/rng.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { generatorOf, imagePlanes, type RandomTransformOptions } from "./transform.js";
 
-/** Mirrors the image left-right with probability p (torchvision.transforms.RandomHorizontalFlip). */
+/** Mirrors the image left-right with probability p, default 0.5 (torchvision.transforms.RandomHorizontalFlip). */
 export class RandomHorizontalFlip {
   readonly p: number;
   private readonly generator: Generator;
 
-  constructor(p = 0.5, options: RandomTransformOptions = {}) {
+  constructor(options: RandomTransformOptions & { p?: number } = {}) {
+    const p = options.p ?? 0.5;
     if (!(p >= 0 && p <= 1)) fail("RandomHorizontalFlip", `p should be a probability in [0, 1], got ${p}`);
     this.p = p;
     this.generator = generatorOf(options);

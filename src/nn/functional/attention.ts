@@ -1,6 +1,6 @@
 /**
  * Attention: F.scaledDotProductAttention and F.multiHeadAttentionForward (the functional twin of
- * nn.MultiheadAttention). Both are compositions of tensor ops, so autograd needs no code here.
+ * nn.MultiheadAttention, which calls multiHeadAttention, the same computation with an options object). Both are compositions of tensor ops, so autograd needs no code here.
  *
  * Mask conventions follow PyTorch, which differ between the two:
  * - scaledDotProductAttention: a bool attnMask is True where attention IS allowed;
@@ -9,6 +9,7 @@
  * Float masks are added to the scores in both.
  */
 import { fail, fmtShape } from "../../core/errors.js";
+import { cat } from "../../ops/shape.js";
 import { ones, zeros } from "../../tensor/creation.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { softmax } from "./activation.js";
@@ -76,6 +77,11 @@ export interface MultiHeadAttentionOptions {
   qProjWeight?: Tensor | null;
   kProjWeight?: Tensor | null;
   vProjWeight?: Tensor | null;
+  /** [1, 1, E] learned key and value appended to the projected keys and values (PyTorch's add_bias_kv). */
+  biasK?: Tensor | null;
+  biasV?: Tensor | null;
+  /** Append an all-zero key and value after the heads are split (PyTorch's add_zero_attn). */
+  addZeroAttn?: boolean;
 }
 
 /** A bool mask (True = blocked) as an additive float mask, or a float mask unchanged. */
@@ -83,13 +89,38 @@ function additiveMask(mask: Tensor): Tensor {
   return mask.dtype === "bool" ? zeros(mask.shape.slice()).maskedFill(mask, -Infinity) : mask.float();
 }
 
+export interface MultiHeadAttentionForwardOptions extends Pick<MultiHeadAttentionOptions, "keyPaddingMask" | "needWeights" | "attnMask" | "averageAttnWeights" | "isCausal" | "training" | "qProjWeight" | "kProjWeight" | "vProjWeight"> {
+  /** Use q/k/vProjWeight instead of inProjWeight (default false). */
+  useSeparateProjWeight?: boolean;
+}
+
 /**
- * PyTorch's F.multi_head_attention_forward. query [L, N, E], key [S, N, kdim], value [S, N, vdim]
- * (or unbatched [L, E], [S, kdim], [S, vdim]); inProjWeight [3E, E] or null (then q/k/vProjWeight),
- * inProjBias [3E] or null, outProjWeight [E, E], outProjBias [E] or null.
- * Returns [output [L, N, E], weights or null].
+ * PyTorch's F.multi_head_attention_forward, with its positional parameters in its order.
+ * query [L, N, E], key [S, N, kdim], value [S, N, vdim] (or unbatched [L, E], [S, kdim], [S, vdim]);
+ * inProjWeight [3E, E] (or null with useSeparateProjWeight and q/k/vProjWeight), inProjBias [3E]
+ * or null, biasK / biasV [1, 1, E] or null, outProjWeight [E, E], outProjBias [E] or null.
+ * Returns [output [L, N, E], weights or null]. (static_k / static_v are not supported.)
  */
 export function multiHeadAttentionForward(
+  query: Tensor, key: Tensor, value: Tensor, embedDimToCheck: number, numHeads: number,
+  inProjWeight: Tensor | null, inProjBias: Tensor | null, biasK: Tensor | null, biasV: Tensor | null,
+  addZeroAttn: boolean, dropoutP: number, outProjWeight: Tensor, outProjBias: Tensor | null,
+  options: MultiHeadAttentionForwardOptions = {},
+): [Tensor, Tensor | null] {
+  const embedDim = query.shape[query.ndim - 1];
+  if (embedDim !== embedDimToCheck) fail("multiHeadAttentionForward", `was expecting embedding dimension of ${embedDimToCheck}, but got ${embedDim} (query of shape ${fmtShape(query.shape)})`);
+  const separate = options.useSeparateProjWeight ?? false;
+  if (!separate && inProjWeight === null) fail("multiHeadAttentionForward", "inProjWeight is required unless useSeparateProjWeight is true");
+  return multiHeadAttention(query, key, value, numHeads, separate ? null : inProjWeight, inProjBias, outProjWeight, outProjBias, {
+    ...options, biasK, biasV, addZeroAttn, dropoutP,
+  });
+}
+
+/**
+ * The attention behind nn.MultiheadAttention and F.multiHeadAttentionForward, with every
+ * optional input in one options object (see multiHeadAttentionForward for the shapes).
+ */
+export function multiHeadAttention(
   query: Tensor, key: Tensor, value: Tensor, numHeads: number,
   inProjWeight: Tensor | null, inProjBias: Tensor | null, outProjWeight: Tensor, outProjBias: Tensor | null,
   options: MultiHeadAttentionOptions = {},
@@ -102,7 +133,7 @@ export function multiHeadAttentionForward(
   let keyPaddingMask = options.keyPaddingMask ?? null;
   let attnMask = options.attnMask ?? null;
   if (!batched) {
-    const [out, weights] = multiHeadAttentionForward(query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1), numHeads, inProjWeight, inProjBias, outProjWeight, outProjBias, {
+    const [out, weights] = multiHeadAttention(query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1), numHeads, inProjWeight, inProjBias, outProjWeight, outProjBias, {
       ...options,
       keyPaddingMask: keyPaddingMask === null ? null : keyPaddingMask.unsqueeze(0),
       attnMask,
@@ -138,6 +169,17 @@ export function multiHeadAttentionForward(
     v = linear(value, vProjWeight, biasPart(2));
   }
 
+  // Extra key/value positions, always attendable (masks are padded with zeros for them).
+  const biasK = options.biasK ?? null;
+  const biasV = options.biasV ?? null;
+  if ((biasK === null) !== (biasV === null)) fail(op, "biasK and biasV must be given together");
+  if (biasK !== null && biasV !== null) {
+    for (const b of [biasK, biasV]) if (b.numel() !== E) fail(op, `biasK / biasV must have ${E} elements (shape [1, 1, ${E}]), got ${fmtShape(b.shape)}`);
+    k = cat([k, biasK.reshape([1, 1, E]).expand([1, N, E])], 0);
+    v = cat([v, biasV.reshape([1, 1, E]).expand([1, N, E])], 0);
+  }
+  const extraKeys = (biasK !== null ? 1 : 0) + (options.addZeroAttn ? 1 : 0);
+
   // Masks -> one additive float mask broadcastable to [N * heads, L, S].
   if (options.isCausal && attnMask === null) attnMask = causalMaskBool(L, S);
   let mask: Tensor | null = null;
@@ -154,11 +196,17 @@ export function multiHeadAttentionForward(
     mask = mask === null ? keyPaddingMask : mask.add(keyPaddingMask);
   }
 
+  if (mask !== null && extraKeys > 0) mask = cat([mask, zeros([...mask.shape.slice(0, -1), extraKeys])], -1);
+
   // [L, N, E] -> [N * heads, L, headDim]
-  const heads = (t: Tensor, len: number): Tensor => t.reshape([len, N * numHeads, headDim]).transpose(0, 1);
-  const qh = heads(q, L).div(Math.sqrt(headDim));
-  const kh = heads(k, S);
-  const vh = heads(v, S);
+  const heads = (t: Tensor): Tensor => t.reshape([t.shape[0], N * numHeads, headDim]).transpose(0, 1);
+  const qh = heads(q).div(Math.sqrt(headDim));
+  let kh = heads(k);
+  let vh = heads(v);
+  if (options.addZeroAttn) {
+    kh = cat([kh, zeros([N * numHeads, 1, headDim])], 1);
+    vh = cat([vh, zeros([N * numHeads, 1, headDim])], 1);
+  }
   let scores = qh.bmm(kh.transpose(1, 2));
   if (mask !== null) scores = scores.add(mask);
   let weights = softmax(scores, -1);
@@ -167,7 +215,7 @@ export function multiHeadAttentionForward(
   const attended = weights.bmm(vh).transpose(0, 1).reshape([L, N, E]);
   const output = linear(attended, outProjWeight, outProjBias);
   if (!(options.needWeights ?? true)) return [output, null];
-  let returned = weights.reshape([N, numHeads, L, S]);
+  let returned = weights.reshape([N, numHeads, L, S + extraKeys]);
   if (options.averageAttnWeights ?? true) returned = returned.mean(1);
   return [output, returned];
 }

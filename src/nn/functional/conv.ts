@@ -2,7 +2,7 @@
 // (`unfold`) / col2im (`fold`) and one matmul, so their gradients come from the tape.
 import { fail, fmtShape } from "../../core/errors.js";
 import { cat } from "../../ops/shape.js";
-import { fold, unfold } from "../../ops/window.js";
+import { fold as col2im, unfold as im2col } from "../../ops/window.js";
 import { zeros } from "../../tensor/creation.js";
 import { Tensor } from "../../tensor/tensor.js";
 
@@ -60,13 +60,16 @@ function padEnd(x: Tensor, dim: number, after: number): Tensor {
 }
 
 /**
- * Below this many output positions per sample, conv2d folds the batch into one GEMM.
- * Measured on the JS backend (forward + backward, batch 64): with few positions per sample the
- * per-sample GEMMs are too thin (LeNet's C5, 5x5 -> 1x1: 16 ms per-sample vs 2 ms folded; 20->50
- * channels on 12x12: ~150 vs ~115 ms), while with many the per-sample GEMMs win because folding
- * needs a transposing copy of the columns (LeNet's C1, 1->6 channels on 28x28: ~10 vs ~12 ms).
+ * Below this many output positions per sample, conv2d folds the batch into one GEMM
+ * (weight [O, K] @ columns [K, N*L]); otherwise it runs one GEMM per sample ([O, K] @ [K, L]).
+ * Measured forward + backward at batch 64 (both backends, a loaded 2-core machine): for LeNet-5's
+ * C5 (16->120 channels, 5x5 -> 1x1) folding is ~10x faster (js 118 -> 8 ms, wasm 20 -> 2 ms); for
+ * C1 (L = 784), C3 (L = 100) and the lecture LeNet's conv1 (L = 576) per-sample GEMMs win
+ * (folding needs a transposing copy of the columns), e.g. C1 js 32 vs 91 ms; the lecture's conv2
+ * (L = 64) is a toss-up (js favours folding, wasm per-sample). The [N*L, K] @ [K, O] arrangement
+ * never won clearly.
  */
-const FOLD_BATCH_BELOW = 128;
+const FOLD_BATCH_BELOW = 32;
 
 /**
  * The shared 2-D core: x [N, C, H, W], weight [O, C/groups, kH, kW]. Columns from unfold are
@@ -81,7 +84,7 @@ function conv2dCore(op: string, x: Tensor, weight: Tensor, bias: Tensor | null |
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== outChannels)) fail(op, `expected bias of shape [${outChannels}], got ${fmtShape(bias.shape)}`);
   const padded = padEnd(padEnd(x, 2, extraPad[0]), 3, extraPad[1]);
   const batch = x.shape[0];
-  const cols = unfold(padded, { kernelSize: [kh, kw], stride: [stride[0], stride[1]], padding: [padding[0], padding[1]], dilation: [dilation[0], dilation[1]] });
+  const cols = im2col(padded, { kernelSize: [kh, kw], stride: [stride[0], stride[1]], padding: [padding[0], padding[1]], dilation: [dilation[0], dilation[1]] });
   const [outH, outW] = outputSize(padded.shape, [kh, kw], stride, padding, dilation);
   const length = outH * outW;
   let out: Tensor;
@@ -203,12 +206,12 @@ function convTranspose2dCore(op: string, x: Tensor, weight: Tensor, bias: Tensor
   const geometry = { kernelSize: [kh, kw] as [number, number], stride: [stride[0], stride[1]] as [number, number], dilation: [dilation[0], dilation[1]] as [number, number] };
   let out: Tensor;
   if (outputPadding.every((p, i) => p < stride[i])) {
-    out = fold(cols, [outSize[0], outSize[1]], { ...geometry, padding: [padding[0], padding[1]] });
+    out = col2im(cols, [outSize[0], outSize[1]], { ...geometry, padding: [padding[0], padding[1]] });
   } else {
     // outputPadding >= stride (allowed when below the dilation) adds rows no window reaches
     // through fold's padding: fold the full, unpadded output, crop `padding`, zero-fill the rest.
     const full = [inH, inW].map((n, i) => (n - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1);
-    out = fold(cols, [full[0], full[1]], { ...geometry, padding: [0, 0] });
+    out = col2im(cols, [full[0], full[1]], { ...geometry, padding: [0, 0] });
     for (let i = 0; i < 2; i++) {
       const kept = Math.min(outSize[i], full[i] - padding[i]);
       out = padEnd(out.narrow(2 + i, padding[i], kept), 2 + i, outSize[i] - kept);
@@ -244,4 +247,37 @@ export function convTranspose1d(input: Tensor, weight: Tensor, biasOrOptions?: T
 /** torch.nn.functional.conv_transpose2d: input [N, Cin, H, W], weight [Cin, Cout/groups, kH, kW]. */
 export function convTranspose2d(input: Tensor, weight: Tensor, biasOrOptions?: Tensor | null | ConvTransposeOptions, options?: ConvTransposeOptions): Tensor {
   return convTransposeNd("convTranspose2d", 2, input, weight, splitBias(biasOrOptions, options));
+}
+
+export interface UnfoldOptions {
+  dilation?: number | number[];
+  padding?: number | number[];
+  stride?: number | number[];
+}
+
+/** torch.nn.functional.unfold (im2col): [N, C, H, W] -> [N, C*kH*kW, L] sliding blocks. */
+export function unfold(input: Tensor, kernelSize: number | number[], options: UnfoldOptions = {}): Tensor {
+  const op = "unfold";
+  if (input.ndim !== 3 && input.ndim !== 4) fail(op, `expected a 3-D (unbatched) or 4-D (batched) input, got shape ${fmtShape(input.shape)}`);
+  const x = input.ndim === 3 ? input.unsqueeze(0) : input;
+  const out = im2col(x, windowOptions(op, kernelSize, options));
+  return input.ndim === 3 ? out.squeeze(0) : out;
+}
+
+/** torch.nn.functional.fold (col2im): [N, C*kH*kW, L] -> [N, C, outputSize], overlapping values summed. */
+export function fold(input: Tensor, outputSize: number | number[], kernelSize: number | number[], options: UnfoldOptions = {}): Tensor {
+  const op = "fold";
+  if (input.ndim !== 2 && input.ndim !== 3) fail(op, `expected a 2-D (unbatched) or 3-D (batched) input, got shape ${fmtShape(input.shape)}`);
+  const x = input.ndim === 2 ? input.unsqueeze(0) : input;
+  const size = tuple(op, "outputSize", outputSize, 2);
+  const out = col2im(x, [size[0], size[1]], windowOptions(op, kernelSize, options));
+  return input.ndim === 2 ? out.squeeze(0) : out;
+}
+
+function windowOptions(op: string, kernelSize: number | number[], options: UnfoldOptions) {
+  const pairOf = (name: string, v: number | number[], min: number) => tuple(op, name, v, 2, min) as [number, number];
+  return {
+    kernelSize: pairOf("kernelSize", kernelSize, 1), dilation: pairOf("dilation", options.dilation ?? 1, 1),
+    padding: pairOf("padding", options.padding ?? 0, 0), stride: pairOf("stride", options.stride ?? 1, 1),
+  };
 }

@@ -6,5 +6,5 @@ export * from "./pooling.js";
 export * from "./normalization.js";
 export * from "./loss.js";
 export * from "./padding.js";
-export * from "./attention.js";
+export { scaledDotProductAttention, multiHeadAttentionForward, type ScaledDotProductAttentionOptions, type MultiHeadAttentionForwardOptions } from "./attention.js";
 export * from "./sampling.js";

@@ -1,4 +1,4 @@
-import { noGrad } from "../../autograd/grad-mode.js";
+import { isGradEnabled, noGrad } from "../../autograd/grad-mode.js";
 import { fail, fmtShape } from "../../core/errors.js";
 import { Layout } from "../../core/layout.js";
 import { broadcastShapes, sameShape } from "../../core/shape.js";
@@ -8,10 +8,10 @@ import { Tensor } from "../../tensor/tensor.js";
 import { logSoftmax } from "./activation.js";
 
 // The losses of torch.nn.functional. Most are written with tensor ops, so autograd derives their
-// gradients. Three are single recorded ops: the two binary cross-entropies carry PyTorch's own
+// gradients. Four are single recorded ops: the two binary cross-entropies carry PyTorch's own
 // backward formulas (clamped logs and the `(x - y) / max(x(1 - x), 1e-12)` rule), which a
-// composition of clamped ops would not reproduce at the boundaries; cross entropy with class
-// indices is fused because nearly every classifier trains with it.
+// composition of clamped ops would not reproduce at the boundaries; nllLoss and cross entropy
+// with class indices are fused loops because nearly every classifier trains with them.
 
 export type Reduction = "mean" | "sum" | "none";
 
@@ -128,9 +128,15 @@ function classDimOf(op: string, input: Tensor): number {
   return input.ndim === 1 ? 0 : 1;
 }
 
+/** Class and element weights are constants, as in PyTorch, which refuses to differentiate them. */
+function checkConstant(op: string, name: string, w: Tensor): void {
+  if (w.requiresGrad && isGradEnabled()) fail(op, `not differentiable with respect to argument '${name}'; pass ${name}.detach()`);
+}
+
 function checkWeight(op: string, weight: Tensor | null | undefined, classes: number): Tensor | null {
   if (weight === undefined || weight === null) return null;
   const w = checkTensor(op, "weight", weight);
+  checkConstant(op, "weight", w);
   if (w.ndim !== 1 || w.shape[0] !== classes) fail(op, `weight must be a 1-D tensor with one entry per class (${classes}), got shape ${fmtShape(w.shape)}`);
   return w.dtype === "float32" ? w : w.float();
 }
@@ -157,17 +163,6 @@ function checkClassTarget(op: string, input: Tensor, target: unknown, ignoreInde
 }
 
 /**
- * The per-element weight of class-index targets (0 where ignored) and the indices made safe to
- * gather with (ignored positions point at class 0).
- */
-function targetWeights(target: Tensor, weight: Tensor | null, ignoreIndex: number): { safe: Tensor; weights: Tensor } {
-  const valid = target.ne(ignoreIndex);
-  const safe = where(valid, target, 0);
-  const classWeight = weight === null ? valid.float() : weight.indexSelect(0, safe.reshape([-1])).reshape(target.shape.slice()).mul(valid);
-  return { safe, weights: classWeight };
-}
-
-/**
  * Negative log-likelihood of class-index targets given log-probabilities: input [N, C] (or
  * [N, C, d1, ...], or unbatched [C]), target [N] ([N, d1, ...], []) of int32 classes. The mean
  * is weighted: sum(w[y] * loss) / sum(w[y]) over targets that are not ignoreIndex.
@@ -183,13 +178,56 @@ export function nllLoss(input: Tensor, target: Tensor, options: NLLLossOptions =
   return nllFromChecked(x, t, weight, ignoreIndex, classDim, reduction);
 }
 
+/**
+ * The NLL as one op: -w[y] input[y] per position; its gradient is -w[y] g at the target class and
+ * 0 elsewhere. (Fused like crossEntropy: it is the loss of every logSoftmax classifier.)
+ */
 function nllFromChecked(logProbs: Tensor, target: Tensor, weight: Tensor | null, ignoreIndex: number, classDim: number, reduction: Reduction): Tensor {
-  const { safe, weights } = targetWeights(target, weight, ignoreIndex);
-  const picked = logProbs.gather(classDim, safe.unsqueeze(classDim)).squeeze(classDim);
-  const losses = picked.mul(weights).neg();
-  if (reduction === "none") return losses;
-  if (reduction === "sum") return losses.sum();
-  return losses.sum().div(weights.sum());
+  const { classes, outer, inner } = classLayout(logProbs, classDim);
+  const values = contiguousValues(logProbs);
+  const labels = target.data() as Int32Array;
+  const classWeight = weight === null ? null : (weight.data() as Float32Array);
+  const losses = new Float32Array(outer * inner);
+  let totalWeight = 0;
+  let totalLoss = 0;
+  for (let o = 0; o < outer; o++) {
+    for (let k = 0; k < inner; k++) {
+      const pos = o * inner + k;
+      const label = labels[pos];
+      if (label === ignoreIndex) continue;
+      const w = classWeight === null ? 1 : classWeight[label];
+      totalWeight += w;
+      losses[pos] = -w * values[o * classes * inner + label * inner + k];
+      totalLoss += losses[pos];
+    }
+  }
+  const out = reducedLoss(losses, target, reduction, totalLoss, totalWeight);
+  return record("nllLoss", out, [logProbs], (gradOutput) => {
+    const upstream = gradOutput.data() as Float32Array;
+    const scale = reduction === "mean" ? 1 / totalWeight : 1;
+    const grad = new Float32Array(logProbs.numel());
+    for (let o = 0; o < outer; o++) {
+      for (let k = 0; k < inner; k++) {
+        const pos = o * inner + k;
+        const label = labels[pos];
+        if (label === ignoreIndex) continue;
+        const g = (reduction === "none" ? upstream[pos] : upstream[0]) * scale;
+        grad[o * classes * inner + label * inner + k] = -g * (classWeight === null ? 1 : classWeight[label]);
+      }
+    }
+    return [new Tensor(grad, Layout.contiguous(logProbs.shape), "float32")];
+  });
+}
+
+/** An [N, C, d1, ...] (or [C]) tensor seen as outer x classes x inner, row-major. */
+function classLayout(x: Tensor, classDim: number): { classes: number; outer: number; inner: number } {
+  return { classes: x.shape[classDim], outer: classDim === 0 ? 1 : x.shape[0], inner: x.shape.slice(classDim + 1).reduce((a, b) => a * b, 1) };
+}
+
+/** The per-position losses, or their sum, or their weighted mean (0/0 = NaN when every target is ignored, as in PyTorch). */
+function reducedLoss(losses: Float32Array, target: Tensor, reduction: Reduction, totalLoss: number, totalWeight: number): Tensor {
+  if (reduction === "none") return new Tensor(losses, Layout.contiguous(target.shape), "float32");
+  return new Tensor(Float32Array.of(reduction === "sum" ? totalLoss : totalLoss / totalWeight), Layout.contiguous([]), "float32");
 }
 
 /**
@@ -235,9 +273,7 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
  * the loss of almost every classifier: a few passes over the logits instead of a dozen ops.
  */
 function fusedClassCrossEntropy(x: Tensor, target: Tensor, weight: Tensor | null, ignoreIndex: number, smoothing: number, classDim: number, reduction: Reduction): Tensor {
-  const classes = x.shape[classDim];
-  const outer = classDim === 0 ? 1 : x.shape[0];
-  const inner = x.shape.slice(classDim + 1).reduce((a, b) => a * b, 1);
+  const { classes, outer, inner } = classLayout(x, classDim);
   const positions = outer * inner;
   const logits = contiguousValues(x);
   const labels = target.data() as Int32Array;
@@ -271,11 +307,7 @@ function fusedClassCrossEntropy(x: Tensor, target: Tensor, weight: Tensor | null
       totalLoss += loss;
     }
   }
-  const targetShape = target.shape.slice();
-  const out =
-    reduction === "none"
-      ? new Tensor(losses, Layout.contiguous(targetShape), "float32")
-      : new Tensor(Float32Array.of(reduction === "sum" ? totalLoss : totalLoss / totalWeight), Layout.contiguous([]), "float32");
+  const out = reducedLoss(losses, target, reduction, totalLoss, totalWeight);
   return record("crossEntropy", out, [x], (gradOutput) => {
     const upstream = gradOutput.data() as Float32Array;
     const scale = reduction === "mean" ? 1 / totalWeight : 1;
@@ -329,6 +361,7 @@ function binaryTarget(op: string, input: Tensor, target: unknown): Tensor {
 function broadcastWeight(op: string, name: string, weight: Tensor | null | undefined, input: Tensor): Tensor | null {
   if (weight === undefined || weight === null) return null;
   const w = checkTensor(op, name, weight);
+  checkConstant(op, name, w);
   const shape = broadcastShapes(op, w.shape, input.shape);
   if (!sameShape(shape, input.shape)) fail(op, `${name} of shape ${fmtShape(w.shape)} does not broadcast to the input's shape ${fmtShape(input.shape)}`);
   return w.dtype === "float32" ? w : w.float();

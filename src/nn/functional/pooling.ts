@@ -33,11 +33,11 @@ export interface LogSumExpPoolOptions {
   /** The sharpness b: large b tends to max pooling, b -> 0 to average pooling. Default 1. */
   b?: number;
 }
-/** Values and, for each, the flat index (h * W + w) of the maximum within its input plane. */
-export interface PoolWithIndices {
-  values: Tensor;
-  indices: Tensor;
-}
+/**
+ * max pooling's `[output, indices]` when `returnIndices` is set (PyTorch's tuple): indices are
+ * int32 flat positions (h * W + w) of each maximum within its input plane.
+ */
+export type PoolWithIndices = [Tensor, Tensor];
 
 function tuple(op: string, name: string, value: number | number[], n: number, min: number): number[] {
   const list = typeof value === "number" ? new Array<number>(n).fill(value) : value.length === 1 ? new Array<number>(n).fill(value[0]) : value.slice();
@@ -117,7 +117,7 @@ function asImage<T extends Tensor | PoolWithIndices>(op: string, input: Tensor, 
     return r;
   };
   const result = body(x);
-  if ("values" in result) return { values: restore(result.values), indices: restore(result.indices) } as T;
+  if (Array.isArray(result)) return [restore(result[0]), restore(result[1])] as T;
   return restore(result as Tensor) as T;
 }
 
@@ -139,7 +139,7 @@ function maxPool(op: string, spatial: 1 | 2, input: Tensor, kernelSize: number |
     const [n, c] = x.shape;
     const out = values.reshape([n, c, g.out[0], g.out[1]]);
     if (!options.returnIndices) return out;
-    return { values: out, indices: planeIndices(indices, g, x.shape[3]).reshape([n, c, g.out[0], g.out[1]]) };
+    return [out, planeIndices(indices, g, x.shape[3]).reshape([n, c, g.out[0], g.out[1]])];
   });
 }
 
@@ -157,14 +157,14 @@ function planeIndices(local: Tensor, g: PoolGeometry, width: number): Tensor {
   return tensor(out, { dtype: "int32" }).reshape(local.shape.slice());
 }
 
-/** torch.nn.functional.max_pool1d on [N, C, L] (or [C, L]); `returnIndices` gives { values, indices }. */
+/** torch.nn.functional.max_pool1d on [N, C, L] (or [C, L]); `returnIndices` gives [output, indices]. */
 export function maxPool1d(input: Tensor, kernelSize: number | number[], options: MaxPoolOptions & { returnIndices: true }): PoolWithIndices;
 export function maxPool1d(input: Tensor, kernelSize: number | number[], options?: MaxPoolOptions): Tensor;
 export function maxPool1d(input: Tensor, kernelSize: number | number[], options: MaxPoolOptions = {}): Tensor | PoolWithIndices {
   return maxPool("maxPool1d", 1, input, kernelSize, options);
 }
 
-/** torch.nn.functional.max_pool2d on [N, C, H, W] (or [C, H, W]); `returnIndices` gives { values, indices }. */
+/** torch.nn.functional.max_pool2d on [N, C, H, W] (or [C, H, W]); `returnIndices` gives [output, indices]. */
 export function maxPool2d(input: Tensor, kernelSize: number | number[], options: MaxPoolOptions & { returnIndices: true }): PoolWithIndices;
 export function maxPool2d(input: Tensor, kernelSize: number | number[], options?: MaxPoolOptions): Tensor;
 export function maxPool2d(input: Tensor, kernelSize: number | number[], options: MaxPoolOptions = {}): Tensor | PoolWithIndices {

@@ -15,7 +15,7 @@
  *
  * Double backward through this op is not supported (its gradients are computed outside the tape).
  */
-import { noGrad } from "../../autograd/grad-mode.js";
+import { isGradEnabled, noGrad } from "../../autograd/grad-mode.js";
 import { fail, fmtShape } from "../../core/errors.js";
 import { Layout } from "../../core/layout.js";
 import { record } from "../../ops/util.js";
@@ -106,18 +106,24 @@ export function fusedRecurrence(kind: RecurrentCellKind, xProj: Tensor, weightHh
   const order = Array.from({ length: T }, (_, i) => (reverse ? T - 1 - i : i));
 
   // Saved for backward, indexed by time t: the state entering step t, and the activations.
-  const hPrevAll = new Float32Array(T * B * H);
-  const act = new Float32Array(T * B * GH); // gate activations (rnn: act(pre); gru: r, z, n; lstm: i, f, g, o)
-  const extra = new Float32Array(kind === "gru" || isLstm ? T * B * H : 0); // gru: W_hn h + b_hn; lstm: c_t
-  const cPrevAll = new Float32Array(isLstm ? T * B * H : 0);
+  // Without a tape (inference) one step's worth is kept and overwritten: slot(t) is then always 0.
+  const inputs = [xProj, weightHh, ...(biasHh === null ? [] : [biasHh]), h0, ...(c0 === null ? [] : [c0])];
+  const saving = isGradEnabled() && inputs.some((input) => input.requiresGrad);
+  const savedSteps = saving ? T : Math.min(T, 1);
+  const slot = (t: number): number => (saving ? t : 0);
+  const hPrevAll = new Float32Array(savedSteps * B * H);
+  const act = new Float32Array(savedSteps * B * GH); // gate activations (rnn: act(pre); gru: r, z, n; lstm: i, f, g, o)
+  const extra = new Float32Array(kind === "gru" || isLstm ? savedSteps * B * H : 0); // gru: W_hn h + b_hn; lstm: c_t
+  const cPrevAll = new Float32Array(isLstm ? savedSteps * B * H : 0);
   const out = new Float32Array((T + stateRows) * B * H);
 
   noGrad(() => {
     let h = dense(h0).slice();
     let c = isLstm ? (c0 === null ? new Float32Array(B * H) : dense(c0).slice()) : new Float32Array(0);
     for (const t of order) {
-      hPrevAll.set(h, t * B * H);
-      if (isLstm) cPrevAll.set(c, t * B * H);
+      const saved = slot(t);
+      hPrevAll.set(h, saved * B * H);
+      if (isLstm) cPrevAll.set(c, saved * B * H);
       const hw = matmulWeightT(h, B, weightHh);
       const hNext = new Float32Array(B * H);
       const cNext = isLstm ? new Float32Array(B * H) : c;
@@ -130,7 +136,8 @@ export function fusedRecurrence(kind: RecurrentCellKind, xProj: Tensor, weightHh
         }
         const xBase = (t * B + b) * GH;
         const hwBase = b * GH;
-        const aBase = (t * B + b) * GH;
+        const aBase = (saved * B + b) * GH;
+        const sBase = (saved * B + b) * H;
         const pre = (gate: number, j: number): number => x[xBase + gate * H + j] + hw[hwBase + gate * H + j] + biasAt(gate * H + j);
         for (let j = 0; j < H; j++) {
           let hv: number;
@@ -139,14 +146,14 @@ export function fusedRecurrence(kind: RecurrentCellKind, xProj: Tensor, weightHh
             const cv = f * c[row + j] + i * gg;
             act[aBase + j] = i; act[aBase + H + j] = f; act[aBase + 2 * H + j] = gg; act[aBase + 3 * H + j] = o;
             cNext[row + j] = cv;
-            extra[(t * B + b) * H + j] = cv;
+            extra[sBase + j] = cv;
             hv = o * Math.tanh(cv);
           } else if (kind === "gru") {
             const hn = hw[hwBase + 2 * H + j] + biasAt(2 * H + j);
             const r = sigmoid(pre(0, j)), z = sigmoid(pre(1, j));
             const n = Math.tanh(x[xBase + 2 * H + j] + r * hn);
             act[aBase + j] = r; act[aBase + H + j] = z; act[aBase + 2 * H + j] = n;
-            extra[(t * B + b) * H + j] = hn;
+            extra[sBase + j] = hn;
             hv = (1 - z) * n + z * h[row + j];
           } else {
             const p = pre(0, j);
@@ -166,7 +173,6 @@ export function fusedRecurrence(kind: RecurrentCellKind, xProj: Tensor, weightHh
   });
 
   const result = wrap(out, [T + stateRows, B, H]);
-  const inputs = [xProj, weightHh, ...(biasHh === null ? [] : [biasHh]), h0, ...(c0 === null ? [] : [c0])];
   return record(kind, result, inputs, (gradOut) => {
     const g = dense(gradOut);
     const dGatesX = new Float32Array(T * B * GH); // d(pre-activation) seen by xProj

@@ -7,7 +7,7 @@ import { fail, fmtShape } from "../../core/errors.js";
 import { empty } from "../../tensor/creation.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { softmax } from "../functional/activation.js";
-import { multiHeadAttentionForward, type MultiHeadAttentionOptions } from "../functional/attention.js";
+import { multiHeadAttention, type MultiHeadAttentionOptions } from "../functional/attention.js";
 import * as init from "../init.js";
 import { Module } from "../module.js";
 import { Parameter } from "../parameter.js";
@@ -26,6 +26,10 @@ export interface MultiheadAttentionOptions {
   vdim?: number;
   /** Inputs and output are [N, L, E] instead of [L, N, E] (default false). */
   batchFirst?: boolean;
+  /** Learned `bias_k` / `bias_v` ([1, 1, E]) appended to the keys and values (default false). */
+  addBiasKv?: boolean;
+  /** Append an all-zero key and value to every head (default false). */
+  addZeroAttn?: boolean;
 }
 
 export type MultiheadAttentionForwardOptions = Pick<MultiHeadAttentionOptions, "keyPaddingMask" | "needWeights" | "attnMask" | "averageAttnWeights" | "isCausal">;
@@ -51,6 +55,9 @@ export class MultiheadAttention extends Module {
   v_proj_weight?: Parameter;
   in_proj_bias: Parameter | null;
   out_proj: NonDynamicallyQuantizableLinear;
+  bias_k: Parameter | null;
+  bias_v: Parameter | null;
+  readonly addZeroAttn: boolean;
 
   constructor(embedDim: number, numHeads: number, options: MultiheadAttentionOptions = {}) {
     super();
@@ -76,15 +83,20 @@ export class MultiheadAttention extends Module {
     }
     this.in_proj_bias = bias ? new Parameter(empty([3 * embedDim])) : null;
     this.out_proj = new NonDynamicallyQuantizableLinear(embedDim, embedDim, { bias });
+    const addBiasKv = options.addBiasKv ?? false;
+    this.bias_k = addBiasKv ? new Parameter(empty([1, 1, embedDim])) : null;
+    this.bias_v = addBiasKv ? new Parameter(empty([1, 1, embedDim])) : null;
+    this.addZeroAttn = options.addZeroAttn ?? false;
     this.resetParameters();
   }
 
-  /** xavierUniform on the projection weights, zero biases (PyTorch's _reset_parameters). */
+  /** xavierUniform on the projection weights, zero biases, xavierNormal bias_k/bias_v (PyTorch's _reset_parameters). */
   resetParameters(): void {
     noGrad(() => {
       for (const w of [this.in_proj_weight, this.q_proj_weight, this.k_proj_weight, this.v_proj_weight]) if (w) init.xavierUniform(w);
       if (this.in_proj_bias !== null) this.in_proj_bias.zero_();
       if (this.out_proj.bias !== null) this.out_proj.bias.zero_();
+      for (const b of [this.bias_k, this.bias_v]) if (b !== null) init.xavierNormal(b);
     });
   }
 
@@ -101,13 +113,16 @@ export class MultiheadAttention extends Module {
     const q = toSeqFirst(query);
     const k = key === query ? q : toSeqFirst(key);
     const v = value === key ? k : toSeqFirst(value);
-    const [output, weights] = multiHeadAttentionForward(q, k, v, this.numHeads, this.in_proj_weight ?? null, this.in_proj_bias, this.out_proj.weight, this.out_proj.bias, {
+    const [output, weights] = multiHeadAttention(q, k, v, this.numHeads, this.in_proj_weight ?? null, this.in_proj_bias, this.out_proj.weight, this.out_proj.bias, {
       ...options,
       dropoutP: this.dropout,
       training: this.training,
       qProjWeight: this.q_proj_weight,
       kProjWeight: this.k_proj_weight,
       vProjWeight: this.v_proj_weight,
+      biasK: this.bias_k,
+      biasV: this.bias_v,
+      addZeroAttn: this.addZeroAttn,
     });
     return [this.batchFirst && query.ndim === 3 ? output.transpose(0, 1) : output, weights];
   }

@@ -6,10 +6,6 @@
 import { fail } from "../../core/errors.js";
 import { Module } from "../module.js";
 
-// Module and Parameter are re-exported here so that they are reachable as nn.Module / nn.Parameter.
-export { Module, type BufferOptions, type NamedOptions, type LoadStateDictOptions, type LoadStateDictResult } from "../module.js";
-export { Parameter } from "../parameter.js";
-
 function checkModule(op: string, value: unknown): Module {
   if (!(value instanceof Module)) fail(op, `expected an nn.Module, got ${value === null ? "null" : typeof value}`);
   return value;

@@ -1,12 +1,12 @@
-// Convolution layers: Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d (PyTorch's weight
+// Convolution layers: Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, Unfold, Fold (PyTorch's weight
 // layouts, state-dict keys `weight` and `bias`, and default initialisation).
 import { fail, fmtShape } from "../../core/errors.js";
 import { empty } from "../../tensor/creation.js";
 import type { Tensor } from "../../tensor/tensor.js";
-import { conv1d, conv2d, convTranspose1d, convTranspose2d, type ConvPadding } from "../functional/conv.js";
+import { conv1d, conv2d, convTranspose1d, convTranspose2d, fold, unfold, type ConvPadding } from "../functional/conv.js";
 import { pad } from "../functional/padding.js";
 import { kaimingUniform, uniform, calculateFanInAndFanOut } from "../init.js";
-import { Module, pyTuple } from "../module.js";
+import { Module, pyRepr, pyTuple } from "../module.js";
 import { Parameter } from "../parameter.js";
 import { noGrad } from "../../autograd/grad-mode.js";
 
@@ -116,6 +116,16 @@ abstract class ConvNd extends Module {
       const layout = channelDim === 1 ? `[N, ${this.inChannels}, ${dims}]` : `[${this.inChannels}, ${dims}]`;
       fail(name, `expected input with ${this.inChannels} channels (shape ${layout}), got ${fmtShape(input.shape)}`);
     }
+    if (this.transposed || this.padding === "same") return;
+    const spatialSizes = input.shape.slice(channelDim + 1);
+    const padding = this.padding === "valid" ? new Array<number>(spatial).fill(0) : this.padding;
+    for (let i = 0; i < spatial; i++) {
+      const padded = spatialSizes[i] + 2 * padding[i];
+      const effective = this.dilation[i] * (this.kernelSize[i] - 1) + 1;
+      if (padded < effective) {
+        fail(name, `input of shape ${fmtShape(input.shape)} is too small: spatial size ${fmtShape(spatialSizes)} with padding ${fmtShape(padding)} is smaller than the effective kernel size ${effective} (kernel ${fmtShape(this.kernelSize)}, dilation ${fmtShape(this.dilation)})`);
+      }
+    }
   }
 
   /** PyTorch's extra_repr text. */
@@ -202,5 +212,45 @@ export class ConvTranspose2d extends ConvNd {
     return convTranspose2d(input, this.weight, {
       bias: this.bias, stride: this.stride, padding: this.padding as number[], outputPadding: this.outputPadding, groups: this.groups, dilation: this.dilation,
     });
+  }
+}
+
+export interface UnfoldLayerOptions {
+  dilation?: number | number[];
+  padding?: number | number[];
+  stride?: number | number[];
+}
+
+function sizesRepr(options: UnfoldLayerOptions, kernelSize: number | number[]): string {
+  return `kernel_size=${pyRepr(kernelSize)}, dilation=${pyRepr(options.dilation ?? 1)}, padding=${pyRepr(options.padding ?? 0)}, stride=${pyRepr(options.stride ?? 1)}`;
+}
+
+/** torch.nn.Unfold: extracts sliding blocks, [N, C, H, W] -> [N, C*kH*kW, L]. */
+export class Unfold extends Module {
+  constructor(readonly kernelSize: number | number[], readonly options: UnfoldLayerOptions = {}) {
+    super();
+  }
+
+  forward(input: Tensor): Tensor {
+    return unfold(input, this.kernelSize, this.options);
+  }
+
+  override extraRepr(): string {
+    return sizesRepr(this.options, this.kernelSize);
+  }
+}
+
+/** torch.nn.Fold: sums sliding blocks back into an image, [N, C*kH*kW, L] -> [N, C, outputSize]. */
+export class Fold extends Module {
+  constructor(readonly outputSize: number | number[], readonly kernelSize: number | number[], readonly options: UnfoldLayerOptions = {}) {
+    super();
+  }
+
+  forward(input: Tensor): Tensor {
+    return fold(input, this.outputSize, this.kernelSize, this.options);
+  }
+
+  override extraRepr(): string {
+    return `output_size=${pyRepr(this.outputSize)}, ${sizesRepr(this.options, this.kernelSize)}`;
   }
 }

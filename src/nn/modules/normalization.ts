@@ -1,4 +1,4 @@
-// Normalization layers: BatchNorm1d/2d, InstanceNorm1d/2d, LayerNorm, GroupNorm,
+// Normalization layers: BatchNorm1d/2d/3d, InstanceNorm1d/2d, LayerNorm, GroupNorm,
 // LocalResponseNorm, and the lectures' LocalContrastNorm. PyTorch's parameter and buffer names
 // (`weight`, `bias`, `running_mean`, `running_var`, `num_batches_tracked`) are the state-dict keys.
 import { noGrad } from "../../autograd/grad-mode.js";
@@ -126,6 +126,18 @@ export class BatchNorm2d extends BatchNormBase {
 
   forward(input: Tensor): Tensor {
     this.checkInput("BatchNorm2d", input, [4], "shape [N, C, H, W]", () => 1);
+    return this.normalize(input);
+  }
+}
+
+/** torch.nn.BatchNorm3d over [N, C, D, H, W]. */
+export class BatchNorm3d extends BatchNormBase {
+  constructor(numFeatures: number, options: BatchNormLayerOptions = {}) {
+    super("BatchNorm3d", numFeatures, options);
+  }
+
+  forward(input: Tensor): Tensor {
+    this.checkInput("BatchNorm3d", input, [5], "shape [N, C, D, H, W]", () => 1);
     return this.normalize(input);
   }
 }

@@ -11,6 +11,7 @@ export interface MaxPoolLayerOptions {
   stride?: number | number[] | null;
   padding?: number | number[];
   dilation?: number | number[];
+  /** Makes forward return [output, indices] (typed through the class's parameter). */
   returnIndices?: boolean;
   ceilMode?: boolean;
 }
@@ -28,21 +29,24 @@ function show(value: number | number[] | null | undefined): string {
   return pyRepr(value ?? null);
 }
 
-abstract class MaxPoolNd extends Module {
+/** What a max-pooling layer's forward returns: [output, indices] when built with returnIndices: true. */
+export type MaxPoolResult<R extends boolean> = R extends true ? PoolWithIndices : Tensor;
+
+abstract class MaxPoolNd<R extends boolean> extends Module {
   readonly kernelSize: number | number[];
   readonly stride: number | number[];
   readonly padding: number | number[];
   readonly dilation: number | number[];
-  readonly returnIndices: boolean;
+  readonly returnIndices: R;
   readonly ceilMode: boolean;
 
-  constructor(kernelSize: number | number[], options: MaxPoolLayerOptions = {}) {
+  constructor(kernelSize: number | number[], options: MaxPoolLayerOptions & { returnIndices?: R } = {}) {
     super();
     this.kernelSize = kernelSize;
     this.stride = options.stride ?? kernelSize;
     this.padding = options.padding ?? 0;
     this.dilation = options.dilation ?? 1;
-    this.returnIndices = options.returnIndices ?? false;
+    this.returnIndices = (options.returnIndices ?? false) as R;
     this.ceilMode = options.ceilMode ?? false;
   }
 
@@ -55,17 +59,19 @@ abstract class MaxPoolNd extends Module {
   }
 }
 
-/** torch.nn.MaxPool1d; with `returnIndices` the forward returns { values, indices }. */
-export class MaxPool1d extends MaxPoolNd {
-  forward(input: Tensor): Tensor | PoolWithIndices {
-    return this.returnIndices ? maxPool1d(input, this.kernelSize, { ...this.options, returnIndices: true }) : maxPool1d(input, this.kernelSize, this.options);
+/** torch.nn.MaxPool1d; built with `returnIndices: true`, the forward returns [output, indices]. */
+export class MaxPool1d<R extends boolean = false> extends MaxPoolNd<R> {
+  forward(input: Tensor): MaxPoolResult<R> {
+    const result = this.returnIndices ? maxPool1d(input, this.kernelSize, { ...this.options, returnIndices: true }) : maxPool1d(input, this.kernelSize, this.options);
+    return result as MaxPoolResult<R>;
   }
 }
 
-/** torch.nn.MaxPool2d; with `returnIndices` the forward returns { values, indices }. */
-export class MaxPool2d extends MaxPoolNd {
-  forward(input: Tensor): Tensor | PoolWithIndices {
-    return this.returnIndices ? maxPool2d(input, this.kernelSize, { ...this.options, returnIndices: true }) : maxPool2d(input, this.kernelSize, this.options);
+/** torch.nn.MaxPool2d; built with `returnIndices: true`, the forward returns [output, indices]. */
+export class MaxPool2d<R extends boolean = false> extends MaxPoolNd<R> {
+  forward(input: Tensor): MaxPoolResult<R> {
+    const result = this.returnIndices ? maxPool2d(input, this.kernelSize, { ...this.options, returnIndices: true }) : maxPool2d(input, this.kernelSize, this.options);
+    return result as MaxPoolResult<R>;
   }
 }
 

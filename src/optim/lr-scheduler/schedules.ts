@@ -1,5 +1,5 @@
 import { fail } from "../../core/errors.js";
-import { type AnyOptimizer, LRScheduler, type SchedulerOptions } from "./scheduler.js";
+import { type AnyOptimizer, LRScheduler, type SchedulerOptions, type SchedulerStateDict } from "./scheduler.js";
 
 /** Python's modulo: the result takes the divisor's sign. */
 const pyMod = (a: number, m: number): number => ((a % m) + m) % m;
@@ -132,6 +132,16 @@ export class LambdaLR extends LRScheduler {
 
   protected computeLr(): number[] {
     return this.baseLrs.map((base, i) => base * this.lrLambdas[i](this.lastEpoch));
+  }
+
+  /** Functions cannot be saved: like PyTorch, the state dict holds null for each of them. */
+  override stateDict(): SchedulerStateDict {
+    return { ...super.stateDict(), lr_lambdas: this.lrLambdas.map(() => null) };
+  }
+
+  override loadStateDict(state: SchedulerStateDict): void {
+    const { lr_lambdas: _functions, ...rest } = state;
+    super.loadStateDict(rest);
   }
 }
 

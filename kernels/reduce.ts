@@ -1,0 +1,67 @@
+// Float32 reductions (sum, max, min) of an inner block for each output element. The caller
+// splits the dims into kept (outer) and reduced (inner) groups of at most 4 coalesced dims each;
+// threads take ranges of output elements. Sums accumulate in f64 (as the JS kernels do), two
+// SIMD lanes at a time when the innermost reduced dim is contiguous.
+
+const SUM = 0, MAX = 1;
+
+// @ts-ignore: decorator
+@inline function foldRow(op: i32, p: usize, n: i32, stride: i32, acc: f64): f64 {
+  if (op == SUM) {
+    let i = 0;
+    if (stride == 1 && n >= 8) {
+      let lo = f64x2.splat(0), hi = f64x2.splat(0);
+      for (; i + 4 <= n; i += 4) {
+        const v = v128.load(p + (<usize>i << 2));
+        lo = f64x2.add(lo, f64x2.promote_low_f32x4(v));
+        hi = f64x2.add(hi, f64x2.promote_low_f32x4(v128.shuffle<u32>(v, v, 2, 3, 0, 1)));
+      }
+      const s = f64x2.add(lo, hi);
+      acc += f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+    }
+    for (; i < n; i++) acc += <f64>load<f32>(p + <usize>(i * stride) * 4);
+    return acc;
+  }
+  // max (op 1) or min (op 2); NaN wins and ends the scan, as in the JS kernels.
+  for (let i = 0; i < n; i++) {
+    const v = <f64>load<f32>(p + <usize>(i * stride) * 4);
+    if (v != v) return v;
+    if (op == MAX ? v > acc : v < acc) acc = v;
+  }
+  return acc;
+}
+
+/**
+ * args (i32): [op, x, out, outer shape 0..3, outer strides 0..3, inner shape 0..3, inner strides 0..3].
+ * Shapes are padded with leading 1s (stride 0).
+ */
+export function reduce(args: usize, tid: i32, nthreads: i32): void {
+  const op = load<i32>(args);
+  const x = <usize>load<u32>(args, 4), out = <usize>load<u32>(args, 8);
+  const o0 = load<i32>(args, 12), o1 = load<i32>(args, 16), o2 = load<i32>(args, 20), o3 = load<i32>(args, 24);
+  const os0 = load<i32>(args, 28), os1 = load<i32>(args, 32), os2 = load<i32>(args, 36), os3 = load<i32>(args, 40);
+  const n0 = load<i32>(args, 44), n1 = load<i32>(args, 48), n2 = load<i32>(args, 52), n3 = load<i32>(args, 56);
+  const s0 = load<i32>(args, 60), s1 = load<i32>(args, 64), s2 = load<i32>(args, 68), s3 = load<i32>(args, 72);
+  const total = o0 * o1 * o2 * o3;
+  const per = ((total + nthreads - 1) / nthreads + 15) & ~15;
+  const start = tid * per;
+  const end = min(total, start + per);
+  const init: f64 = op == SUM ? 0 : op == MAX ? -Infinity : Infinity;
+  for (let e = start; e < end; e++) {
+    const i3 = e % o3, r2 = e / o3, i2 = r2 % o2, r1 = r2 / o2, i1 = r1 % o1, i0 = r1 / o1;
+    const base = x + <usize>(i0 * os0 + i1 * os1 + i2 * os2 + i3 * os3) * 4;
+    let acc = init;
+    for (let j0 = 0; j0 < n0; j0++) {
+      for (let j1 = 0; j1 < n1; j1++) {
+        for (let j2 = 0; j2 < n2; j2++) {
+          const p = base + <usize>(j0 * s0 + j1 * s1 + j2 * s2) * 4;
+          if (op == SUM) acc = foldRow(SUM, p, n3, s3, acc);
+          else if (op == MAX) acc = foldRow(MAX, p, n3, s3, acc);
+          else acc = foldRow(2, p, n3, s3, acc);
+          if (acc != acc) break;
+        }
+      }
+    }
+    store<f32>(out + (<usize>e << 2), <f32>acc);
+  }
+}
