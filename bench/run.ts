@@ -113,6 +113,6 @@ runTorch();
 await registerTfGradients();
 await runTf("wasm");
 await runTf("cpu");
-if (json) console.log(JSON.stringify({ node: process.version, cores: availableParallelism(), results }, null, 2));
-else console.log(table());
-process.exit(0);
+const report = json ? JSON.stringify({ node: process.version, cores: availableParallelism(), results }, null, 2) : table();
+// Exit once stdout is flushed: TensorFlow.js leaves handles open that would keep Node running.
+process.stdout.write(report + "\n", () => process.exit(0));

@@ -110,14 +110,26 @@ def main():
     parser.add_argument("--momentum", type=float, default=0.9)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (default: torch's choice)")
+    parser.add_argument("--eval-checkpoint", help="only evaluate this safetensors file (e.g. written by flint train --save; optimizer.* keys are skipped)")
     parser.add_argument("--save", help="write the trained state_dict here (safetensors if the package is installed)")
     args = parser.parse_args()
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     padding = 2 if args.model == "lenet5" else 0
     train_set = load_split(args.data, True, padding, args.limit)
     test_set = load_split(args.data, False, padding, args.limit)
     model = LeNet() if args.model == "lenet" else LeNet5()
+    if args.eval_checkpoint:
+        from safetensors.torch import load_file
+        state = {k: v for k, v in load_file(args.eval_checkpoint).items() if not k.startswith("optimizer.")}
+        model.load_state_dict(state)
+        accuracy, test_loss = evaluate(model, test_set)
+        print(json.dumps({"framework": "pytorch " + torch.__version__, "model": args.model, "checkpoint": args.eval_checkpoint,
+                          "test_accuracy": accuracy, "test_loss": test_loss, "test_samples": len(test_set)}))
+        return
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
     loader = torch.utils.data.DataLoader(train_set, batch_size=args.batch_size, shuffle=True)
     train_seconds, samples = 0.0, 0

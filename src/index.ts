@@ -23,3 +23,4 @@ export * as io from "./io/index.js";
 export { save, load } from "./io/index.js";
 export * as datasets from "./data/datasets/index.js";
 export * as transforms from "./data/transforms/index.js";
+export * as text from "./text/index.js";

@@ -45,7 +45,7 @@ export interface CharModel extends flint.nn.Module {
   step(ids: Tensor, state?: RecurrentState): [Tensor, RecurrentState];
 }
 
-function checkIds(op: string, ids: Tensor, config: CharModelConfig): void {
+function checkIds(op: string, ids: Tensor): void {
   if (ids.ndim !== 2 || ids.dtype !== "int32") fail(op, `expected int32 ids of shape [batch, time], got ${ids.dtype} ${fmtShape(ids.shape)}`);
 }
 
@@ -67,7 +67,7 @@ export class CharRNN extends nn.Module implements CharModel {
   }
 
   step(ids: Tensor, state: RecurrentState = null): [Tensor, RecurrentState] {
-    checkIds("CharRNN.forward", ids, this.config);
+    checkIds("CharRNN.forward", ids);
     const x = this.embedding.forward(ids);
     let output: Tensor;
     let next: RecurrentState;
@@ -115,7 +115,7 @@ export class CharTransformer extends nn.Module implements CharModel {
   }
 
   forward(ids: Tensor): Tensor {
-    checkIds("CharTransformer.forward", ids, this.config);
+    checkIds("CharTransformer.forward", ids);
     const T = ids.shape[1];
     if (T > this.config.blockSize) fail("CharTransformer.forward", `sequence length ${T} exceeds blockSize ${this.config.blockSize}`);
     let x = this.token_embedding.forward(ids).add(this.position_embedding.forward(this.positions.narrow(0, 0, T)));

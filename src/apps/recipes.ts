@@ -4,7 +4,8 @@
  * decay 0.1, 100 warm-up steps then cosine to 1e-4, 2000 steps, no dropout). The recurrent
  * models' are the issue's char-LSTM (embedding 64, 2 layers x 256, batch 32) with the same
  * optimizer and schedule at lr 2e-3. The music recipe is a small LSTM sized to train on ABC tunes
- * within minutes on a 2-core machine.
+ * within minutes on a 2-core machine; `flint train music` also caps training at 10 minutes
+ * (the schedule then decays over the time available).
  */
 import type { CharModelConfig, CharModelKind } from "./models.js";
 import type { CharTrainOptions } from "./train.js";
@@ -40,6 +41,6 @@ export function musicRecipe(kind: CharModelKind): CharRecipe {
   }
   return {
     model: { kind, embedDim: 32, hiddenSize: 128, numLayers: 1, numHeads: 1, blockSize: 64, dropout: 0 },
-    train: { steps: 1500, batchSize: 16, blockSize: 64, lr: 5e-3, minLr: 5e-4, warmupSteps: 50, ...optimizer },
+    train: { steps: 3000, batchSize: 16, blockSize: 64, lr: 5e-3, minLr: 5e-4, warmupSteps: 50, ...optimizer },
   };
 }

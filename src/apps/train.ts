@@ -26,7 +26,10 @@ export interface CharTrainOptions {
   gradClip: number;
   /** Seed of the batch sampler (the model's initialisation follows flint.manualSeed). */
   seed: number;
-  /** Stop early once training has taken this long (seconds); the schedule still spans `steps`. */
+  /**
+   * Stop once training has taken this long (seconds). The schedule then follows whichever limit is
+   * nearer, so the learning rate has decayed to minLr when time runs out.
+   */
   maxSeconds?: number;
   /** Called after every optimizer step. */
   onStep?: (info: StepInfo) => void;
@@ -102,7 +105,8 @@ export function trainCharModel(model: CharModel, corpus: CharCorpus, options: Ch
   const started = performance.now();
   let seconds = 0;
   for (let step = 0; step < options.steps; step++) {
-    const lr = learningRateAt(step, options);
+    const timeStep = options.maxSeconds === undefined ? 0 : Math.floor((seconds / options.maxSeconds) * options.steps);
+    const lr = learningRateAt(Math.max(step, timeStep), options);
     for (const group of optimizer.paramGroups) group.lr = lr;
     const { input, target } = randomBatch(corpus.train, options.batchSize, options.blockSize, generator);
     losses.push(trainStep(model, optimizer, input, target, options.gradClip));

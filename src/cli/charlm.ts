@@ -147,7 +147,7 @@ export function sessionSummary(settings: CharSettings, session: CharSession): Re
     train_chars: session.corpus.train.length,
     val_chars: settings.evalChars === undefined ? session.corpus.val.length : Math.min(session.corpus.val.length, settings.evalChars + 1),
     config: { ...recipe.model, vocabSize: session.corpus.tokenizer.vocabSize },
-    training: { ...recipe.train, seed: settings.seed },
+    training: { ...recipe.train, seed: settings.seed, maxSeconds: settings.maxSeconds ?? null },
     backend: flint.getBackend(),
   };
 }

@@ -1,6 +1,15 @@
 import { FlintError } from "../core/errors.js";
+import { trainCharlmCommand } from "./charlm.js";
 import { evalCommand } from "./eval.js";
+import { generateCommand } from "./generate.js";
+import { trainMusicCommand } from "./music.js";
 import { trainCommand, type Output } from "./train.js";
+
+/** `flint train <name>` for workloads that are not MNIST classifiers: their own options. */
+const OTHER_TRAINERS: Record<string, (argv: readonly string[], out: Output) => Promise<number>> = {
+  charlm: trainCharlmCommand,
+  music: trainMusicCommand,
+};
 
 const USAGE = `flint: deep learning for TypeScript with PyTorch's API
 
@@ -8,7 +17,10 @@ Usage:
   flint train <lenet|lenet5> --data DIR [--epochs 2] [--batch-size 64] [--lr 0.01] [--momentum 0.9]
               [--seed 0] [--augment] [--save PATH] [--resume PATH] [--download] [--json]
   flint eval --checkpoint PATH --data DIR [--json]
-  flint <command> --help`;
+  flint train charlm --data FILE [--model lstm|gru|rnn|transformer] [--steps N] [--save PATH] [--json]
+  flint train music --data FILE.abc [--tunes 20] [--output generated.abc] [--json]
+  flint generate --checkpoint PATH [--prompt TEXT] [--length N] [--temperature T] [--top-k K]
+  flint <command> --help, flint train <model> --help`;
 
 /**
  * The `flint` command. Returns the exit status: 0 on success, 1 for a failure (the message, which
@@ -18,8 +30,12 @@ export async function main(argv: readonly string[], out: Output = (line) => proc
   const [command, ...rest] = argv;
   try {
     switch (command) {
-      case "train":
-        return await trainCommand(rest, out);
+      case "train": {
+        const other = OTHER_TRAINERS[rest[0]];
+        return await (other ? other(rest.slice(1), out) : trainCommand(rest, out));
+      }
+      case "generate":
+        return await generateCommand(rest, out, (text) => process.stdout.write(text));
       case "eval":
         return await evalCommand(rest, out);
       case undefined:

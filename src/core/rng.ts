@@ -60,6 +60,15 @@ export class Generator {
     return (hi * 67108864 + lo) / 9007199254740992;
   }
 
+  /**
+   * Uniform in [0, 1) as a float32: random() rounded to float32 would give exactly 1 for draws
+   * above 1 - 2^-25, so those take the largest float32 below 1 instead (same stream as random()).
+   */
+  randomFloat32(): number {
+    const u = Math.fround(this.random());
+    return u < 1 ? u : LARGEST_FLOAT32_BELOW_ONE;
+  }
+
   /** Uniform integer in [low, high). */
   randint(low: number, high: number): number {
     return low + Math.floor(this.random() * (high - low));
@@ -90,6 +99,8 @@ export class Generator {
     this.spareNormal = Number.isNaN(state[4]) ? null : state[4];
   }
 }
+
+const LARGEST_FLOAT32_BELOW_ONE = 1 - 2 ** -24;
 
 function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));

@@ -4,6 +4,7 @@ import { fail, fmtShape } from "../core/errors.js";
 import { Layout } from "../core/layout.js";
 import { defaultGenerator, type Generator } from "../core/rng.js";
 import { broadcastShapes, sameShape } from "../core/shape.js";
+import { promoteTypes } from "../core/dtype.js";
 import { Tensor, type TensorOrScalar } from "../tensor/tensor.js";
 import { scalarTensor } from "./elementwise.js";
 
@@ -35,14 +36,19 @@ export function assignInto<T extends Tensor>(target: T, value: TensorOrScalar, o
 /** Computes `compute()` out of place without recording, then writes it into `target`. */
 export function update<T extends Tensor>(target: T, op: string, compute: () => Tensor): T {
   checkWritable(op, target);
-  write(op, target, noGrad(compute));
+  const result = noGrad(compute);
+  // As in PyTorch, an in-place op may not silently narrow its result (int32 += 0.5).
+  if (promoteTypes(result.dtype, target.dtype) !== target.dtype) {
+    fail(op, `result type ${result.dtype} can't be cast to the desired output type ${target.dtype}`);
+  }
+  write(op, target, result);
   return target;
 }
 
 export function uniform_<T extends Tensor>(target: T, low: number, high: number, generator: Generator = defaultGenerator): T {
   checkWritable("uniform_", target);
   const values = new Float32Array(target.numel());
-  for (let i = 0; i < values.length; i++) values[i] = low + (high - low) * generator.random();
+  for (let i = 0; i < values.length; i++) values[i] = low + (high - low) * generator.randomFloat32();
   write("uniform_", target, new Tensor(values, Layout.contiguous(target.shape), "float32"));
   return target;
 }

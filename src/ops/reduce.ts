@@ -147,6 +147,11 @@ export function std(x: Tensor, dim?: number | number[] | null, options?: VarOpti
 export function logsumexp(x: Tensor, dim?: number | number[] | null, options?: KeepDim): Tensor {
   const dims = resolveDims("logsumexp", x, dim);
   const keepdim = options?.keepdim ?? false;
+  // An empty slice has no max to subtract; its sum of exps is 0, so the result is -inf.
+  if (dims.some((d) => x.shape[d] === 0)) {
+    const out = x.exp().sum(dims, { keepdim: true }).log();
+    return keepdim ? out : out.squeeze(dims);
+  }
   const m = x.detach().amax(dims, { keepdim: true });
   const shift = where(m.isinf(), 0, m);
   const out = x.sub(shift).exp().sum(dims, { keepdim: true }).log().add(shift);

@@ -50,7 +50,9 @@ export function tensor(data: NestedArray | TypedInput, options: CreationOptions 
   const flat: (number | boolean)[] = [];
   let sawBool = false;
   let sawNumber = false;
-  const walk = (value: unknown, dim: number, path: number[]): void => {
+  // `path` is one index stack, pushed and popped, so large arrays allocate nothing per element.
+  const path: number[] = [];
+  const walk = (value: unknown, dim: number): void => {
     if (dim === shape.length) {
       if (typeof value === "boolean") sawBool = true;
       else if (typeof value === "number") sawNumber = true;
@@ -61,9 +63,13 @@ export function tensor(data: NestedArray | TypedInput, options: CreationOptions 
     if (!Array.isArray(value) || value.length !== shape[dim]) {
       fail("tensor", `ragged nested array: expected length ${shape[dim]} at [${path.join(", ")}], got ${Array.isArray(value) ? value.length : typeof value}`);
     }
-    value.forEach((v, i) => walk(v, dim + 1, [...path, i]));
+    for (let i = 0; i < value.length; i++) {
+      path.push(i);
+      walk(value[i], dim + 1);
+      path.pop();
+    }
   };
-  walk(data, 0, []);
+  walk(data, 0);
   const dtype = options.dtype ? checkDType("tensor", options.dtype) : sawBool && !sawNumber ? "bool" : "float32";
   const storage = allocate(dtype, flat.length);
   for (let i = 0; i < flat.length; i++) storage[i] = dtype === "bool" ? (flat[i] ? 1 : 0) : Number(flat[i]);
@@ -101,7 +107,7 @@ function randomFloats(op: string, shape: number[], options: RandomOptions, draw:
 /** Standard normal samples. */
 export const randn = (shape: number[], options: RandomOptions = {}) => randomFloats("randn", shape, options, (g) => g.normal());
 /** Uniform samples in [0, 1). */
-export const rand = (shape: number[], options: RandomOptions = {}) => randomFloats("rand", shape, options, (g) => g.random());
+export const rand = (shape: number[], options: RandomOptions = {}) => randomFloats("rand", shape, options, (g) => g.randomFloat32());
 export const randnLike = (t: Tensor, options: RandomOptions = {}) => randn(t.shape.slice(), options);
 export const randLike = (t: Tensor, options: RandomOptions = {}) => rand(t.shape.slice(), options);
 

@@ -3,6 +3,7 @@ import type { GradNode } from "../autograd/node.js";
 import { type DType, type Storage } from "../core/dtype.js";
 import { fail, fmtShape } from "../core/errors.js";
 import type { Layout } from "../core/layout.js";
+import type { Generator } from "../core/rng.js";
 import { normalizeDim } from "../core/shape.js";
 import { backend } from "../backend/registry.js";
 import * as ew from "../ops/elementwise.js";
@@ -283,6 +284,6 @@ export class Tensor {
   mul_(other: TensorOrScalar): this { return inplace.update(this, "mul_", () => ew.mul(this, other)); }
   div_(other: TensorOrScalar): this { return inplace.update(this, "div_", () => ew.div(this, other)); }
   clamp_(min?: number | null, max?: number | null): this { return inplace.update(this, "clamp_", () => ew.clamp(this, min, max)); }
-  uniform_(low = 0, high = 1): this { return inplace.uniform_(this, low, high); }
-  normal_(mean = 0, std = 1): this { return inplace.normal_(this, mean, std); }
+  uniform_(low = 0, high = 1, options?: { generator?: Generator }): this { return inplace.uniform_(this, low, high, options?.generator); }
+  normal_(mean = 0, std = 1, options?: { generator?: Generator }): this { return inplace.normal_(this, mean, std, options?.generator); }
 }

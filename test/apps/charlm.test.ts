@@ -120,6 +120,18 @@ for (const kind of ["lstm", "transformer"] as const) {
   });
 }
 
+test("--max-seconds stops training early and reports the steps run", () => {
+  const corpus = charCorpus(shakespeare.slice(0, 5000));
+  flint.manualSeed(0);
+  const model = createCharModel(tiny("rnn", corpus.tokenizer.vocabSize));
+  const lrs: number[] = [];
+  const result = trainCharModel(model, corpus, { ...quickTraining, steps: 1000, maxSeconds: 1e-6, onStep: (info) => lrs.push(info.lr) });
+  assert.equal(result.stepsRun, 1);
+  assert.deepEqual(lrs, [learningRateAt(0, { ...quickTraining, steps: 1000 })]);
+  assert.throws(() => trainCharModel(model, corpus, { ...quickTraining, steps: 10, blockSize: 17 }), /blockSize 17 exceeds the model's blockSize 16/);
+  assert.throws(() => trainCharModel(model, corpus, { ...quickTraining, steps: 0 }), /trainCharModel: steps must be a positive integer, got 0/);
+});
+
 test("sampling: greedy, top-k, temperature and seeded draws", () => {
   const logits = Float32Array.from([0.1, 2.5, -1, 2.4, 0]);
   assert.equal(sampleIndex(logits, 0, undefined, new flint.Generator(0)), 1);

@@ -59,6 +59,8 @@ const CASES: [() => unknown, string][] = [
   [() => f([3, 4]).maskedFill(f([3, 4]).eq(0).int(), 1), "maskedFill: mask must be a bool tensor, got int32"],
   [() => f([3]).maskedFill(flint.tensor([[true], [false]]), 1), "maskedFill: mask of shape [2, 1] must broadcast to the input's shape [3]"],
   [() => i32([2, 3]).pow(-1), "pow: integers to negative integer powers are not allowed (exponent -1 on a int32 tensor); convert with .float()"],
+  [() => i32([1, 2]).add_(0.5), "add_: result type float32 can't be cast to the desired output type int32"],
+  [() => i32([1, 2]).div_(2), "div_: result type float32 can't be cast to the desired output type int32"],
   [() => f([2]).clamp(), "clamp: at least one of min and max must be given"],
   [() => flint.randn([2, -3]), "randn: shape must contain non-negative integers, got [2, -3]"],
   [() => flint.randperm(-1), "randperm: n must be a non-negative integer, got -1"],

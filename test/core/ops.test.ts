@@ -194,6 +194,8 @@ const OPS: Record<string, Op> = {
   prod_empty: (a) => a.prod(),
   mean_empty: (a) => a.mean(),
   amax_empty_kept: (a) => a.amax(1),
+  logsumexp_empty: (a) => a.logsumexp(0),
+  var_0d: (a) => a.var(),
   any_empty_dim: (a) => a.any(0),
   all_empty_dim: (a) => a.all(0),
   // matrix products
@@ -355,7 +357,7 @@ for (const backendName of flint.availableBackends()) {
 // or where float32 cannot resolve a finite-difference step, are checked by their goldens only.
 const NOT_SMOOTH = new Set([
   "maximum_ties", "abs_zero", "relu_zero", "sign", "sign_nan", "round_half_even", "clamp_boundary", "clamp_nan",
-  "pow_zero_exponent", "pow_zero_base", "norm_zero",
+  "pow_zero_exponent", "pow_zero_base", "norm_zero", "var_0d",
   "max_ties", "max_dim_ties", "max_nan", "max_dim_nan", "min_dim_nan", "maximum_nan", "logsumexp_neg_inf",
   "logsumexp_large", // 1000 + 1e-3 is not representable closely enough in float32
   "prod_two_zeros", // the gradient is zero there but a one-sided step makes it non-zero

@@ -13,6 +13,7 @@ const DRAWS: Record<string, () => Tensor> = {
   randLike: () => flint.randLike(flint.zeros([2, 3])),
   uniform_: () => flint.zeros([6]).uniform_(-2, 2),
   normal_: () => flint.zeros([6]).normal_(1, 3),
+  normal_generator: () => flint.zeros([6]).normal_(0, 1, { generator: new flint.Generator(flint.randint(0, 1000, [1]).item()) }),
   // an odd count leaves a spare Box-Muller normal behind; reseeding must discard it
   randnOdd: () => flint.randn([3]),
 };
@@ -104,6 +105,15 @@ test("rand is uniform on [0, 1); randint and randperm cover their ranges", () =>
   assert.ok(Math.abs(u.mean().item() - 0.5) < 0.01);
   const d = ksDistance(u.narrow(0, 0, 20_000).data() as Float32Array, (v) => v.clamp(0, 1));
   assert.ok(d < 1.95 / Math.sqrt(20_000), `KS distance ${d}`);
+
+  // a draw just below 1 must not round up to 1.0 in float32
+  class NearOne extends flint.Generator {
+    override random(): number {
+      return 1 - 2 ** -30;
+    }
+  }
+  assert.ok(flint.rand([4], { generator: new NearOne(0) }).max().item() < 1);
+  assert.ok(flint.zeros([4]).uniform_(0, 1, { generator: new NearOne(0) }).max().item() < 1);
 
   const r = flint.randint(-3, 4, [7000]);
   assert.equal(r.dtype, "int32");

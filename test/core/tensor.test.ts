@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as flint from "../../src/index.js";
 import type { Tensor } from "../../src/index.js";
+import { Layout } from "../../src/core/layout.js";
 import { assertClose, loadJsonFixture } from "../helpers.js";
 
 /** True when writing through `view` is visible in `base` (they share storage). */
@@ -201,6 +202,22 @@ test("view on odd strides follows PyTorch's chunk rule", () => {
   assert.deepEqual(e.view([2, 1, 3]).stride(), [0, 3, 1]);
   assert.throws(() => e.view([6]), /view: size \[6\] is not compatible/);
   assert.deepEqual(e.reshape([6]).tolist(), [1, 2, 3, 1, 2, 3]);
+});
+
+test("Layout.view agrees with PyTorch's view on random strided layouts", () => {
+  const { cases } = loadJsonFixture<{ cases: { shape: number[]; strides: number[]; target: number[]; viewStrides: number[] | null }[] }>("core/views.json");
+  for (const c of cases) {
+    const view = new Layout(c.shape, c.strides, 0).view(c.target);
+    const label = `view ${JSON.stringify(c.target)} of shape ${JSON.stringify(c.shape)} strides ${JSON.stringify(c.strides)}`;
+    if (c.viewStrides === null) {
+      assert.equal(view, null, `${label} should be refused`);
+      continue;
+    }
+    assert.ok(view, `${label} should be a view`);
+    // a size-1 dim's stride is never used to address anything, so only the others must agree
+    const significant = (strides: readonly number[]) => strides.map((s, i) => (c.target[i] === 1 ? null : s));
+    assert.deepEqual(significant(view.strides), significant(c.viewStrides), label);
+  }
 });
 
 test("item tolist data", () => {

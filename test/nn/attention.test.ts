@@ -115,3 +115,12 @@ test("MultiheadAttention golden: addBiasKv and addZeroAttn with masks", () => {
   assert.deepEqual(Object.keys(m.stateDict()), ["in_proj_weight", "in_proj_bias", "bias_k", "bias_v", "out_proj.weight", "out_proj.bias"]);
   checkAgainstGolden(m, cases.get("mha_bias_kv_zero_attn_masks")!, ([q, k, v, am, kpm]) => m.forward(q, k, v, { attnMask: am, keyPaddingMask: kpm }));
 });
+
+test("F.multiHeadAttentionForward takes PyTorch's positional arguments and matches the module", () => {
+  const c = cases.get("mha_bias_kv_zero_attn_masks")!;
+  const m = new nn.MultiheadAttention(8, 2, { addBiasKv: true, addZeroAttn: true });
+  checkAgainstGolden(m, c, ([q, k, v, am, kpm]) =>
+    F.multiHeadAttentionForward(q, k, v, 8, 2, m.in_proj_weight!, m.in_proj_bias, m.bias_k, m.bias_v, true, 0, m.out_proj.weight, m.out_proj.bias, { attnMask: am, keyPaddingMask: kpm }));
+  const x = flint.randn([3, 2, 8]);
+  assert.throws(() => F.multiHeadAttentionForward(x, x, x, 6, 2, m.in_proj_weight!, null, null, null, false, 0, m.out_proj.weight, null), /multiHeadAttentionForward: was expecting embedding dimension of 6, but got 8/);
+});

@@ -33,7 +33,7 @@ function runLayer(m: flint.nn.RNNBase, c: SeqCase, inputs: Tensor[]): Tensor[] {
 for (const name of [
   "rnn_tanh_h0", "rnn_relu_2layer_bidir_batchfirst", "gru_2layer_bidir_h0", "gru_batchfirst_nobias",
   "lstm_2layer_bidir_h0c0", "lstm_batchfirst", "lstm_bidir_lengths_batchfirst", "gru_bidir_lengths_h0",
-  "rnn_lengths", "lstm_unbatched",
+  "rnn_lengths", "lstm_unbatched", "lstm_proj_2layer_bidir_h0c0", "lstm_proj_lengths_batchfirst",
 ]) {
   test(`recurrent golden: ${name}`, () => {
     const c = cases.get(name)!;
@@ -79,6 +79,11 @@ test("state dict keys and shapes are PyTorch's", () => {
   assert.equal(Object.keys(sd).length, 16);
   assert.deepEqual([...sd.weight_ih_l1.shape], [16, 8]);
   assert.deepEqual([...sd.weight_hh_l1_reverse.shape], [16, 4]);
+  const projected = new nn.LSTM(3, 4, { projSize: 2, numLayers: 2 }).stateDict();
+  assert.deepEqual(Object.keys(projected).slice(0, 5), ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_hr_l0"]);
+  assert.deepEqual([...projected.weight_hh_l0.shape], [16, 2]);
+  assert.deepEqual([...projected.weight_hr_l0.shape], [2, 4]);
+  assert.deepEqual([...projected.weight_ih_l1.shape], [16, 2]);
   const gru = new nn.GRU(3, 4, { bias: false });
   assert.deepEqual(Object.keys(gru.stateDict()), ["weight_ih_l0", "weight_hh_l0"]);
   const cell = new nn.LSTMCell(3, 4);
@@ -102,6 +107,7 @@ test("repr matches PyTorch's", () => {
   assert.equal(new nn.GRU(3, 4, { bias: false, dropout: 0.5, bidirectional: true }).toString(), "GRU(3, 4, bias=False, dropout=0.5, bidirectional=True)");
   assert.equal(new nn.RNNCell(3, 4, { nonlinearity: "relu" }).toString(), "RNNCell(3, 4, nonlinearity=relu)");
   assert.equal(new nn.LSTMCell(3, 4).toString(), "LSTMCell(3, 4)");
+  assert.equal(new nn.LSTM(3, 4, { projSize: 2 }).toString(), "LSTM(3, 4, proj_size=2)");
 });
 
 test("lengths: outputs past a sequence's end are zero and the state stops there", () => {
@@ -134,6 +140,8 @@ test("bad input throws with the op and shapes", () => {
   assert.throws(() => lstm.forward(flint.randn([5, 2, 3]), [flint.zeros([1, 3, 4]), flint.zeros([1, 2, 4])]), /expected hidden state h0 of shape \[1, 2, 4\], got \[1, 3, 4\]/);
   assert.throws(() => lstm.forward(flint.randn([5, 2, 3]), null, { lengths: [6, 1] }), /lengths must be integers in \[0, 5\]/);
   assert.throws(() => new nn.GRU(3, 0), /GRU: hiddenSize must be an integer >= 1/);
+  assert.throws(() => new nn.GRU(3, 4, { projSize: 2 }), /GRU: projSize is only supported for LSTM/);
+  assert.throws(() => new nn.LSTM(3, 4, { projSize: 4 }), /projSize \(4\) has to be smaller than hiddenSize \(4\)/);
   assert.throws(() => new nn.RNN(3, 4, { nonlinearity: "sigmoid" as "tanh" }), /unknown nonlinearity/);
   assert.throws(() => new nn.GRUCell(3, 4).forward(flint.randn([2, 3]), flint.zeros([3, 4])), /GRUCell\.forward: expected hx of shape \[2, 4\], got \[3, 4\]/);
 });
@@ -153,7 +161,7 @@ test("gradcheck through the fused LSTM and GRU recurrences", () => {
 
 test("inference under noGrad (nothing saved for backward) gives the same numbers", () => {
   flint.manualSeed(4);
-  for (const m of [new nn.LSTM(3, 4, { bidirectional: true, numLayers: 2 }), new nn.GRU(3, 4, { bidirectional: true }), new nn.LeakyRNN(3, 4, { dt: 0.5 })]) {
+  for (const m of [new nn.LSTM(3, 4, { bidirectional: true, numLayers: 2 }), new nn.LSTM(3, 4, { projSize: 2 }), new nn.GRU(3, 4, { bidirectional: true }), new nn.LeakyRNN(3, 4, { dt: 0.5 })]) {
     const x = flint.randn([5, 2, 3]);
     const run = (): Tensor[] => {
       const [out, state] = (m as flint.nn.GRU).forward(x, null, { lengths: [5, 3] });
@@ -165,4 +173,40 @@ test("inference under noGrad (nothing saved for backward) gives the same numbers
     assert.ok(!untracked[0].requiresGrad);
     tracked.forEach((t, i) => assertClose(untracked[i], t, { atol: 0, rtol: 0 }));
   }
+});
+
+test("torch.nn.utils.rnn-style packing reproduces PyTorch's packed LSTM golden", () => {
+  const c = cases.get("lstm_bidir_lengths_batchfirst")!;
+  const m = build(c);
+  checkAgainstGolden(m, c, ([x]) => {
+    const packed = nn.packPaddedSequence(x, c.lengths as number[], { batchFirst: true, enforceSorted: false });
+    const [out, [h, cell]] = (m as flint.nn.LSTM).forward(packed);
+    const [padded, lengths] = nn.padPackedSequence(out, { batchFirst: true, totalLength: 5 });
+    assert.deepEqual(lengths.tolist(), c.lengths);
+    return [padded, h, cell];
+  });
+});
+
+test("padSequence, packSequence and padPackedSequence behave as torch.nn.utils.rnn", () => {
+  const a = flint.tensor([[1, 1], [2, 2], [3, 3]]);
+  const b = flint.tensor([[4, 4]]);
+  assert.deepEqual(nn.padSequence([a, b], { batchFirst: true, paddingValue: -1 }).tolist(), [[[1, 1], [2, 2], [3, 3]], [[4, 4], [-1, -1], [-1, -1]]]);
+  assert.deepEqual([...nn.padSequence([a, b]).shape], [3, 2, 2]);
+  const packed = nn.packSequence([a, b]);
+  assert.deepEqual(packed.lengths, [3, 1]);
+  const [padded, lengths] = nn.padPackedSequence(packed, { paddingValue: 9, totalLength: 4 });
+  assert.deepEqual(padded.select(1, 1).tolist(), [[4, 4], [9, 9], [9, 9], [9, 9]]);
+  assert.deepEqual(lengths.tolist(), [3, 1]);
+  assert.equal(lengths.dtype, "int32");
+  assert.throws(() => nn.packSequence([b, a]), /packPaddedSequence: `lengths` array must be sorted in decreasing order/);
+  assert.throws(() => nn.padPackedSequence(packed, { totalLength: 2 }), /totalLength must be at least the longest sequence \(3\)/);
+  const gru = new nn.GRU(2, 3);
+  const untyped = gru as unknown as { forward(...args: unknown[]): unknown };
+  assert.throws(() => untyped.forward(packed, null, { lengths: [3, 1] }), /not both/);
+  // A packed batch ignores the layer's batchFirst, as in PyTorch.
+  flint.manualSeed(1);
+  const bf = new nn.GRU(2, 3, { batchFirst: true });
+  const [packedOut] = bf.forward(packed);
+  const [plainOut] = bf.forward(nn.padSequence([a, b], { batchFirst: true }), null, { lengths: [3, 1] });
+  assertClose(nn.padPackedSequence(packedOut, { batchFirst: true })[0], plainOut, { atol: 0, rtol: 0 });
 });

@@ -1,6 +1,7 @@
 /**
  * Attention: F.scaledDotProductAttention and F.multiHeadAttentionForward (the functional twin of
- * nn.MultiheadAttention, which calls multiHeadAttention, the same computation with an options object). Both are compositions of tensor ops, so autograd needs no code here.
+ * nn.MultiheadAttention; the module calls multiHeadAttention, the same computation with an options
+ * object). All are compositions of tensor ops, so autograd needs no code here.
  *
  * Mask conventions follow PyTorch, which differ between the two:
  * - scaledDotProductAttention: a bool attnMask is True where attention IS allowed;

@@ -279,7 +279,9 @@ function fusedClassCrossEntropy(x: Tensor, target: Tensor, weight: Tensor | null
   const labels = target.data() as Int32Array;
   const classWeight = weight === null ? null : (weight.data() as Float32Array);
   const weightSum = classWeight === null ? classes : classWeight.reduce((a, b) => a + b, 0);
-  const lse = new Float64Array(positions);
+  // exp(x - max) per element, kept for the backward pass (softmax = that / sumExp): one exp per logit in all.
+  const shifted = new Float32Array(x.numel());
+  const inverseSum = new Float64Array(positions);
   const losses = new Float32Array(positions);
   let totalWeight = 0;
   let totalLoss = 0;
@@ -291,10 +293,15 @@ function fusedClassCrossEntropy(x: Tensor, target: Tensor, weight: Tensor | null
       const base = o * classes * inner + k;
       let max = -Infinity;
       for (let c = 0; c < classes; c++) max = Math.max(max, logits[base + c * inner]);
+      const shift = max === -Infinity || max === Infinity ? 0 : max;
       let sumExp = 0;
-      for (let c = 0; c < classes; c++) sumExp += Math.exp(logits[base + c * inner] - max);
-      const logSumExp = (max === -Infinity || max === Infinity ? 0 : max) + Math.log(sumExp);
-      lse[pos] = logSumExp;
+      for (let c = 0; c < classes; c++) {
+        const e = Math.exp(logits[base + c * inner] - shift);
+        shifted[base + c * inner] = e;
+        sumExp += e;
+      }
+      const logSumExp = shift + Math.log(sumExp);
+      inverseSum[pos] = 1 / sumExp;
       const w = classWeight === null ? 1 : classWeight[label];
       totalWeight += w;
       let loss = -w * (logits[base + label * inner] - logSumExp);
@@ -322,7 +329,7 @@ function fusedClassCrossEntropy(x: Tensor, target: Tensor, weight: Tensor | null
         const nllScale = (1 - smoothing) * (classWeight === null ? 1 : classWeight[label]);
         const uniformScale = smoothing / classes;
         for (let c = 0; c < classes; c++) {
-          const p = Math.exp(logits[base + c * inner] - lse[pos]);
+          const p = shifted[base + c * inner] * inverseSum[pos];
           let d = nllScale * (p - (c === label ? 1 : 0));
           if (smoothing > 0) d += uniformScale * (weightSum * p - (classWeight === null ? 1 : classWeight[c]));
           grad[base + c * inner] = g * d;

@@ -1,4 +1,4 @@
-// Pooling (max, average, Lp, adaptive average, log-sum-exp): every window comes from im2col
+// Pooling (max, average, Lp, adaptive average and max, log-sum-exp): every window comes from im2col
 // (`unfold`) and is reduced with a tensor op, so each pooling's gradient comes from the tape.
 import { fail, fmtShape } from "../../core/errors.js";
 import { cat } from "../../ops/shape.js";
@@ -271,6 +271,70 @@ export function adaptiveAvgPool2d(input: Tensor, outputSize: number | (number | 
     const [outH, outW] = adaptiveSizes("adaptiveAvgPool2d", outputSize, [x.shape[2], x.shape[3]]);
     const rows = adaptiveMatrix(x.shape[2], outH);
     return rows.matmul(x.matmul(adaptiveMatrix(x.shape[3], outW).t()));
+  });
+}
+
+/**
+ * Adaptive max pooling along the last dim: the windows [floor(i*size/out), ceil((i+1)*size/out))
+ * are gathered with indexSelect into a [.., out, widest] block (short windows repeat their first
+ * element, which never changes the max nor which element is first), then reduced.
+ * Returns the values and each maximum's position along the dim.
+ */
+function adaptiveMaxLastDim(x: Tensor, out: number): { values: Tensor; positions: Tensor } {
+  const size = x.shape[x.ndim - 1];
+  const starts = Array.from({ length: out }, (_, i) => Math.floor((i * size) / out));
+  const ends = Array.from({ length: out }, (_, i) => Math.ceil(((i + 1) * size) / out));
+  const widest = Math.max(...ends.map((e, i) => e - starts[i]));
+  const index = new Int32Array(out * widest);
+  for (let i = 0; i < out; i++) for (let j = 0; j < widest; j++) index[i * widest + j] = starts[i] + (j < ends[i] - starts[i] ? j : 0);
+  const windowsOf = x.indexSelect(x.ndim - 1, tensor(index, { dtype: "int32" })).reshape([...x.shape.slice(0, -1), out, widest]);
+  const { values, indices } = windowsOf.max(-1);
+  const local = indices.data() as Int32Array;
+  const positions = new Int32Array(local.length);
+  for (let k = 0; k < local.length; k++) positions[k] = index[(k % out) * widest + local[k]];
+  return { values, positions: tensor(positions, { dtype: "int32" }).reshape(values.shape.slice()) };
+}
+
+/** torch.nn.functional.adaptive_max_pool1d on [N, C, L] (or [C, L]); `returnIndices` gives [output, indices]. */
+export function adaptiveMaxPool1d(input: Tensor, outputSize: number | number[], options: { returnIndices: true }): PoolWithIndices;
+export function adaptiveMaxPool1d(input: Tensor, outputSize: number | number[], options?: { returnIndices?: boolean }): Tensor;
+export function adaptiveMaxPool1d(input: Tensor, outputSize: number | number[], options: { returnIndices?: boolean } = {}): Tensor | PoolWithIndices {
+  return asImage<Tensor | PoolWithIndices>("adaptiveMaxPool1d", input, 1, (x) => {
+    const [outW] = adaptiveSizes("adaptiveMaxPool1d", outputSize, [x.shape[3]]);
+    const { values, positions } = adaptiveMaxLastDim(x, outW);
+    return options.returnIndices ? [values, positions] : values;
+  });
+}
+
+/**
+ * torch.nn.functional.adaptive_max_pool2d on [N, C, H, W] (or [C, H, W]). Max over a rectangle is
+ * a max over columns then over rows; taking the first maximum at each stage picks PyTorch's
+ * element (the first in row-major order), so gradients and indices match.
+ */
+export function adaptiveMaxPool2d(input: Tensor, outputSize: number | (number | null)[], options: { returnIndices: true }): PoolWithIndices;
+export function adaptiveMaxPool2d(input: Tensor, outputSize: number | (number | null)[], options?: { returnIndices?: boolean }): Tensor;
+export function adaptiveMaxPool2d(input: Tensor, outputSize: number | (number | null)[], options: { returnIndices?: boolean } = {}): Tensor | PoolWithIndices {
+  return asImage<Tensor | PoolWithIndices>("adaptiveMaxPool2d", input, 2, (x) => {
+    const [height, width] = [x.shape[2], x.shape[3]];
+    const [outH, outW] = adaptiveSizes("adaptiveMaxPool2d", outputSize, [height, width]);
+    const byColumns = adaptiveMaxLastDim(x, outW); // [N, C, H, outW]
+    const byRows = adaptiveMaxLastDim(byColumns.values.transpose(2, 3), outH); // [N, C, outW, outH]
+    const values = byRows.values.transpose(2, 3);
+    if (!options.returnIndices) return values;
+    // The winning row per output, then that row's winning column: index = row * W + column.
+    const rows = byRows.positions.data() as Int32Array;
+    const columns = byColumns.positions.data() as Int32Array;
+    const [n, c] = x.shape;
+    const flat = new Int32Array(n * c * outH * outW);
+    for (let plane = 0; plane < n * c; plane++) {
+      for (let i = 0; i < outH; i++) {
+        for (let j = 0; j < outW; j++) {
+          const row = rows[(plane * outW + j) * outH + i];
+          flat[(plane * outH + i) * outW + j] = row * width + columns[(plane * height + row) * outW + j];
+        }
+      }
+    }
+    return [values, tensor(flat, { dtype: "int32" }).reshape([n, c, outH, outW])];
   });
 }
 

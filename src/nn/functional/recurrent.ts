@@ -7,7 +7,8 @@
  * (`h W_hh^T`, gates stacked as PyTorch stores them) and a plain loop for the gate nonlinearities,
  * and its backward is hand-written back-propagation through time, ending in a single GEMM for
  * dW_hh. The result is packed as [T + S, B, H]: rows 0..T-1 are the outputs, row T the final h,
- * row T+1 the final c (LSTM only).
+ * row T+1 the final c (LSTM only). With an LSTM projection (weightHr [P, H]) h is P wide and
+ * occupies the first P columns of its rows.
  *
  * Variable lengths: with `lengths[b]`, sequence b is valid for t < lengths[b]; at later steps its
  * state is carried unchanged and its output is zero (what pack_padded_sequence gives in
@@ -31,6 +32,11 @@ export interface FusedRecurrenceOptions {
   lengths?: readonly number[] | null;
   /** Run the time loop from t = T-1 down to 0 (the reverse direction of a bidirectional layer). */
   reverse?: boolean;
+  /**
+   * LSTM with projections (PyTorch's proj_size): weight_hr [P, H] maps o * tanh(c) to the P-wide h
+   * (then weightHh is [4H, P] and h0 [B, P]).
+   */
+  weightHr?: Tensor | null;
   /**
    * Leaky integration (rnn kinds only): h_t = (1 - leak) * h_{t-1} + leak * act(pre_t).
    * 1 (the default) is the plain Elman RNN.
@@ -70,22 +76,26 @@ function checkState(op: string, name: string, t: Tensor, batch: number, hidden: 
 
 /**
  * Runs one layer-direction of a recurrent net over a whole sequence.
- * xProj [T, B, G*H] (input projection incl. b_ih), weightHh [G*H, H], biasHh [G*H] or null,
- * h0 [B, H]. Returns the packed [T + S, B, H] tensor described above.
+ * xProj [T, B, G*H] (input projection incl. b_ih), weightHh [G*H, P], biasHh [G*H] or null,
+ * h0 [B, P], where P = H unless an LSTM projection weightHr [P, H] is given.
+ * Returns the packed [T + S, B, H] tensor described above.
  */
 export function fusedRecurrence(kind: RecurrentCellKind, xProj: Tensor, weightHh: Tensor, biasHh: Tensor | null, h0: Tensor, options: FusedRecurrenceOptions = {}): Tensor {
   const op = "fusedRecurrence";
   const gates = gateCount(kind);
-  if (weightHh.ndim !== 2 || weightHh.shape[0] % gates !== 0 || weightHh.shape[0] / gates !== weightHh.shape[1]) {
-    fail(op, `weight_hh of shape ${fmtShape(weightHh.shape)} is not [${gates} * hidden, hidden]`);
-  }
-  const H = weightHh.shape[1];
+  const isLstm = kind === "lstm";
+  const weightHr = isLstm ? options.weightHr ?? null : null;
+  if (options.weightHr && !isLstm) fail(op, "weightHr (projections) is only supported for LSTM");
+  if (weightHh.ndim !== 2 || weightHh.shape[0] % gates !== 0) fail(op, `weight_hh of shape ${fmtShape(weightHh.shape)} is not [${gates} * hidden, *]`);
+  const H = weightHh.shape[0] / gates;
+  const P = weightHh.shape[1]; // width of h: H, or the projection size
+  if (weightHr === null && P !== H) fail(op, `weight_hh of shape ${fmtShape(weightHh.shape)} is not [${gates} * hidden, hidden]`);
+  if (weightHr !== null && (weightHr.ndim !== 2 || weightHr.shape[0] !== P || weightHr.shape[1] !== H)) fail(op, `weight_hr of shape ${fmtShape(weightHr.shape)} is not [${P}, ${H}]`);
   const GH = gates * H;
   if (xProj.ndim !== 3 || xProj.shape[2] !== GH) fail(op, `input projection of shape ${fmtShape(xProj.shape)} is not [T, B, ${GH}]`);
   const [T, B] = xProj.shape;
   if (biasHh !== null && (biasHh.ndim !== 1 || biasHh.shape[0] !== GH)) fail(op, `bias_hh of shape ${fmtShape(biasHh.shape)} is not [${GH}]`);
-  checkState(op, "h0", h0, B, H);
-  const isLstm = kind === "lstm";
+  checkState(op, "h0", h0, B, P);
   const c0 = isLstm ? options.c0 ?? null : null;
   if (c0 !== null) checkState(op, "c0", c0, B, H);
   const lengths = options.lengths ?? null;
@@ -98,6 +108,7 @@ export function fusedRecurrence(kind: RecurrentCellKind, xProj: Tensor, weightHh
   const reverse = options.reverse ?? false;
   const relu = kind === "rnn_relu";
   const stateRows = isLstm ? 2 : 1;
+  const projecting = weightHr !== null;
 
   const x = dense(xProj);
   const bhh = biasHh === null ? null : dense(biasHh);
@@ -107,14 +118,15 @@ export function fusedRecurrence(kind: RecurrentCellKind, xProj: Tensor, weightHh
 
   // Saved for backward, indexed by time t: the state entering step t, and the activations.
   // Without a tape (inference) one step's worth is kept and overwritten: slot(t) is then always 0.
-  const inputs = [xProj, weightHh, ...(biasHh === null ? [] : [biasHh]), h0, ...(c0 === null ? [] : [c0])];
+  const inputs = [xProj, weightHh, ...(biasHh === null ? [] : [biasHh]), h0, ...(c0 === null ? [] : [c0]), ...(weightHr === null ? [] : [weightHr])];
   const saving = isGradEnabled() && inputs.some((input) => input.requiresGrad);
   const savedSteps = saving ? T : Math.min(T, 1);
   const slot = (t: number): number => (saving ? t : 0);
-  const hPrevAll = new Float32Array(savedSteps * B * H);
+  const hPrevAll = new Float32Array(savedSteps * B * P);
   const act = new Float32Array(savedSteps * B * GH); // gate activations (rnn: act(pre); gru: r, z, n; lstm: i, f, g, o)
   const extra = new Float32Array(kind === "gru" || isLstm ? savedSteps * B * H : 0); // gru: W_hn h + b_hn; lstm: c_t
   const cPrevAll = new Float32Array(isLstm ? savedSteps * B * H : 0);
+  const hRawAll = new Float32Array(projecting ? savedSteps * B * H : 0); // o * tanh(c) before the projection
   const out = new Float32Array((T + stateRows) * B * H);
 
   noGrad(() => {
@@ -122,15 +134,16 @@ export function fusedRecurrence(kind: RecurrentCellKind, xProj: Tensor, weightHh
     let c = isLstm ? (c0 === null ? new Float32Array(B * H) : dense(c0).slice()) : new Float32Array(0);
     for (const t of order) {
       const saved = slot(t);
-      hPrevAll.set(h, saved * B * H);
+      hPrevAll.set(h, saved * B * P);
       if (isLstm) cPrevAll.set(c, saved * B * H);
       const hw = matmulWeightT(h, B, weightHh);
-      const hNext = new Float32Array(B * H);
+      const hNext = new Float32Array(B * P);
       const cNext = isLstm ? new Float32Array(B * H) : c;
+      const hRaw = projecting ? hRawAll.subarray(saved * B * H, (saved + 1) * B * H) : hNext;
       for (let b = 0; b < B; b++) {
         const row = b * H;
         if (!valid(t, b)) {
-          for (let j = 0; j < H; j++) hNext[row + j] = h[row + j];
+          if (projecting) hRaw.fill(0, row, row + H);
           if (isLstm) for (let j = 0; j < H; j++) cNext[row + j] = c[row + j];
           continue;
         }
@@ -161,14 +174,21 @@ export function fusedRecurrence(kind: RecurrentCellKind, xProj: Tensor, weightHh
             act[aBase + j] = a;
             hv = leak === 1 ? a : (1 - leak) * h[row + j] + leak * a;
           }
-          hNext[row + j] = hv;
-          out[(t * B + b) * H + j] = hv;
+          hRaw[row + j] = hv;
+        }
+      }
+      const hNew = projecting ? matmulWeightT(hRaw, B, weightHr) : hNext;
+      for (let b = 0; b < B; b++) {
+        const keep = !valid(t, b);
+        for (let j = 0; j < P; j++) {
+          hNext[b * P + j] = keep ? h[b * P + j] : hNew[b * P + j];
+          out[(t * B + b) * H + j] = keep ? 0 : hNew[b * P + j];
         }
       }
       h = hNext;
       c = cNext;
     }
-    out.set(h, T * B * H);
+    for (let b = 0; b < B; b++) for (let j = 0; j < P; j++) out[(T * B + b) * H + j] = h[b * P + j];
     if (isLstm) out.set(c, (T + 1) * B * H);
   });
 
@@ -177,23 +197,36 @@ export function fusedRecurrence(kind: RecurrentCellKind, xProj: Tensor, weightHh
     const g = dense(gradOut);
     const dGatesX = new Float32Array(T * B * GH); // d(pre-activation) seen by xProj
     const dGatesH = kind === "gru" ? new Float32Array(T * B * GH) : dGatesX; // ... and by h W_hh^T + b_hh
-    let dh = g.slice(T * B * H, (T + 1) * B * H);
+    const dProjAll = new Float32Array(projecting ? T * B * P : 0); // d(h) of the valid rows, for dW_hr
+    let dh = new Float32Array(B * P);
+    for (let b = 0; b < B; b++) for (let j = 0; j < P; j++) dh[b * P + j] = g[(T * B + b) * H + j];
     let dc = isLstm ? g.slice((T + 1) * B * H, (T + 2) * B * H) : new Float32Array(0);
     for (let k = T - 1; k >= 0; k--) {
       const t = order[k];
-      const dhPrevDirect = new Float32Array(B * H); // paths from h_t to h_{t-1} that bypass W_hh
+      // d(h_t) from the carry and the output row, for valid rows (padding rows pass dh straight through).
+      const dhStep = new Float32Array(B * P);
+      for (let b = 0; b < B; b++) {
+        if (!valid(t, b)) continue;
+        for (let j = 0; j < P; j++) dhStep[b * P + j] = dh[b * P + j] + g[(t * B + b) * H + j];
+      }
+      let dhRaw: Float32Array = dhStep; // d(o * tanh(c)) (or d(h) without a projection)
+      if (projecting) {
+        dProjAll.set(dhStep, t * B * P);
+        dhRaw = matmulWeight(dhStep, B, weightHr);
+      }
+      const dhPrevDirect = new Float32Array(B * P); // paths from h_t to h_{t-1} that bypass W_hh
       const dcPrev = isLstm ? new Float32Array(B * H) : dc;
       for (let b = 0; b < B; b++) {
         const row = b * H;
         if (!valid(t, b)) {
-          for (let j = 0; j < H; j++) dhPrevDirect[row + j] = dh[row + j];
+          for (let j = 0; j < P; j++) dhPrevDirect[b * P + j] = dh[b * P + j];
           if (isLstm) for (let j = 0; j < H; j++) dcPrev[row + j] = dc[row + j];
           continue;
         }
         const base = (t * B + b) * GH;
         const sBase = (t * B + b) * H;
         for (let j = 0; j < H; j++) {
-          const dhv = dh[row + j] + g[sBase + j];
+          const dhv = dhRaw[row + j];
           if (kind === "lstm") {
             const i = act[base + j], f = act[base + H + j], gg = act[base + 2 * H + j], o = act[base + 3 * H + j];
             const tc = Math.tanh(extra[sBase + j]);
@@ -220,19 +253,21 @@ export function fusedRecurrence(kind: RecurrentCellKind, xProj: Tensor, weightHh
         }
       }
       const viaWeights = matmulWeight(dGatesH.subarray(t * B * GH, (t + 1) * B * GH), B, weightHh);
-      for (let m = 0; m < B * H; m++) dhPrevDirect[m] += viaWeights[m];
+      for (let m = 0; m < B * P; m++) dhPrevDirect[m] += viaWeights[m];
       dh = dhPrevDirect;
       dc = dcPrev;
     }
     const gradH = wrap(dGatesH, [T * B, GH]);
-    const dWeightHh = weightHh.requiresGrad ? gradH.t().mm(wrap(hPrevAll, [T * B, H])) : null;
+    const dWeightHh = weightHh.requiresGrad ? gradH.t().mm(wrap(hPrevAll, [T * B, P])) : null;
     const dBiasHh = biasHh !== null && biasHh.requiresGrad ? gradH.sum(0) : null;
+    const dWeightHr = weightHr !== null && weightHr.requiresGrad ? wrap(dProjAll, [T * B, P]).t().mm(wrap(hRawAll, [T * B, H])) : null;
     return [
       wrap(dGatesX, [T, B, GH]),
       dWeightHh,
       ...(biasHh === null ? [] : [dBiasHh]),
-      wrap(dh, [B, H]),
+      wrap(dh, [B, P]),
       ...(c0 === null ? [] : [wrap(dc, [B, H])]),
+      ...(weightHr === null ? [] : [dWeightHr]),
     ];
   });
 }

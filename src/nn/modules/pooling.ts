@@ -1,7 +1,7 @@
 // Pooling layers: thin modules over the functional pooling in ../functional/pooling.ts.
 import type { Tensor } from "../../tensor/tensor.js";
 import {
-  adaptiveAvgPool1d, adaptiveAvgPool2d, avgPool1d, avgPool2d, logSumExpPool2d, lpPool1d, lpPool2d, maxPool1d, maxPool2d,
+  adaptiveAvgPool1d, adaptiveAvgPool2d, adaptiveMaxPool1d, adaptiveMaxPool2d, avgPool1d, avgPool2d, logSumExpPool2d, lpPool1d, lpPool2d, maxPool1d, maxPool2d,
   type PoolWithIndices,
 } from "../functional/pooling.js";
 import { Module, pyBool, pyFloat, pyRepr, pyTuple } from "../module.js";
@@ -181,6 +181,44 @@ export class AdaptiveAvgPool2d extends Module {
 
   forward(input: Tensor): Tensor {
     return adaptiveAvgPool2d(input, this.outputSize);
+  }
+
+  override extraRepr(): string {
+    return `output_size=${pyRepr(this.outputSize)}`;
+  }
+}
+
+/** torch.nn.AdaptiveMaxPool1d; built with `returnIndices: true`, the forward returns [output, indices]. */
+export class AdaptiveMaxPool1d<R extends boolean = false> extends Module {
+  readonly returnIndices: R;
+
+  constructor(readonly outputSize: number | number[], options: { returnIndices?: R } = {}) {
+    super();
+    this.returnIndices = (options.returnIndices ?? false) as R;
+  }
+
+  forward(input: Tensor): MaxPoolResult<R> {
+    const result = this.returnIndices ? adaptiveMaxPool1d(input, this.outputSize, { returnIndices: true }) : adaptiveMaxPool1d(input, this.outputSize);
+    return result as MaxPoolResult<R>;
+  }
+
+  override extraRepr(): string {
+    return `output_size=${show(this.outputSize)}`;
+  }
+}
+
+/** torch.nn.AdaptiveMaxPool2d; a null size keeps the input's; `returnIndices: true` gives [output, indices]. */
+export class AdaptiveMaxPool2d<R extends boolean = false> extends Module {
+  readonly returnIndices: R;
+
+  constructor(readonly outputSize: number | (number | null)[], options: { returnIndices?: R } = {}) {
+    super();
+    this.returnIndices = (options.returnIndices ?? false) as R;
+  }
+
+  forward(input: Tensor): MaxPoolResult<R> {
+    const result = this.returnIndices ? adaptiveMaxPool2d(input, this.outputSize, { returnIndices: true }) : adaptiveMaxPool2d(input, this.outputSize);
+    return result as MaxPoolResult<R>;
   }
 
   override extraRepr(): string {

@@ -10,12 +10,15 @@
  * Variable-length batches: pass `{ lengths }` (one valid length per batch entry, e.g. from
  * text.padBatch) as the last argument of forward. It does what a PackedSequence does in PyTorch:
  * outputs past a sequence's length are zero and the final state is taken at its last valid step
- * (the reverse direction starts there too).
+ * (the reverse direction starts there too). For code ported from PyTorch, packPaddedSequence /
+ * padPackedSequence / packSequence / padSequence work as torch.nn.utils.rnn's; flint's
+ * PackedSequence is the padded tensor plus the lengths (not PyTorch's interleaved `data` layout).
  */
 import { noGrad } from "../../autograd/grad-mode.js";
 import { fail, fmtShape } from "../../core/errors.js";
-import { stack, cat } from "../../ops/shape.js";
-import { empty, zeros } from "../../tensor/creation.js";
+import { where } from "../../ops/elementwise.js";
+import { cat, stack } from "../../ops/shape.js";
+import { arange, empty, full, tensor, zeros } from "../../tensor/creation.js";
 import { Tensor } from "../../tensor/tensor.js";
 import { dropout } from "../functional/linear.js";
 import { fusedRecurrence, gateCount, type RecurrentCellKind } from "../functional/recurrent.js";
@@ -34,6 +37,8 @@ export interface RNNBaseOptions {
   dropout?: number;
   /** Add a reverse-direction layer per layer; outputs are concatenated [forward, backward] (default false). */
   bidirectional?: boolean;
+  /** LSTM only: project h to this size with `weight_hr_l{k}` [projSize, H] (default 0: no projection). */
+  projSize?: number;
 }
 
 export interface RNNOptions extends RNNBaseOptions {
@@ -58,6 +63,74 @@ function lengthsArray(op: string, lengths: RecurrentForwardOptions["lengths"]): 
   return lengths.slice();
 }
 
+// ---- torch.nn.utils.rnn-style helpers ------------------------------------------------------
+
+/**
+ * A batch of variable-length sequences: `padded` is [T, B, *] (time first, whatever the layer's
+ * batchFirst) and `lengths[b]` the valid length of entry b, in batch order. Recurrent layers take
+ * one in place of their input and return the output as one.
+ */
+export class PackedSequence {
+  constructor(readonly padded: Tensor, readonly lengths: readonly number[]) {
+    if (padded.ndim < 2 || padded.shape[1] !== lengths.length) fail("PackedSequence", `padded data of shape ${fmtShape(padded.shape)} does not hold ${lengths.length} sequences along dim 1`);
+  }
+}
+
+/** Pads a list of [L_i, *] tensors to [maxL, B, *] ([B, maxL, *] with batchFirst). */
+export function padSequence(sequences: Tensor[], options: { batchFirst?: boolean; paddingValue?: number } = {}): Tensor {
+  if (sequences.length === 0) fail("padSequence", "expected a non-empty list of sequences");
+  const maxLen = Math.max(...sequences.map((seq) => (seq.ndim === 0 ? fail("padSequence", "sequences must have at least 1 dim") : seq.shape[0])));
+  const padValue = options.paddingValue ?? 0;
+  const padded = sequences.map((seq) => {
+    const rest = seq.shape.slice(1);
+    if (rest.some((d, i) => d !== sequences[0].shape[i + 1])) fail("padSequence", `sequences must share trailing dims, got ${fmtShape(sequences[0].shape)} and ${fmtShape(seq.shape)}`);
+    return seq.shape[0] === maxLen ? seq : cat([seq, full([maxLen - seq.shape[0], ...rest], padValue, { dtype: seq.dtype })], 0);
+  });
+  return stack(padded, options.batchFirst ? 0 : 1);
+}
+
+/**
+ * Marks a padded batch [T, B, *] ([B, T, *] with batchFirst) as holding sequences of `lengths`.
+ * With enforceSorted (the default, as in PyTorch) the lengths must be non-increasing.
+ */
+export function packPaddedSequence(input: Tensor, lengths: readonly number[] | Tensor, options: { batchFirst?: boolean; enforceSorted?: boolean } = {}): PackedSequence {
+  const op = "packPaddedSequence";
+  const lens = lengthsArray(op, lengths) as number[];
+  if (input.ndim < 2) fail(op, `expected an input with at least 2 dims, got shape ${fmtShape(input.shape)}`);
+  const data = options.batchFirst ? input.transpose(0, 1) : input;
+  const [T, B] = data.shape;
+  if (lens.length !== B) fail(op, `expected ${B} lengths (one per batch entry), got ${lens.length}`);
+  for (const len of lens) if (!Number.isInteger(len) || len < 1 || len > T) fail(op, `lengths must be integers in [1, ${T}], got ${len}`);
+  if ((options.enforceSorted ?? true) && lens.some((len, i) => i > 0 && len > lens[i - 1])) {
+    fail(op, "`lengths` array must be sorted in decreasing order when `enforceSorted` is true; pass { enforceSorted: false } to pack unsorted sequences");
+  }
+  return new PackedSequence(data.narrow(0, 0, Math.max(...lens)), lens);
+}
+
+/** Packs a list of [L_i, *] tensors (PyTorch's pack_sequence). */
+export function packSequence(sequences: Tensor[], options: { enforceSorted?: boolean } = {}): PackedSequence {
+  return packPaddedSequence(padSequence(sequences), sequences.map((seq) => seq.shape[0]), options);
+}
+
+/**
+ * The inverse of packPaddedSequence: [padded [T, B, *] (or [B, T, *]), lengths int32 [B]], with
+ * `paddingValue` past each length and T extended to `totalLength` when given.
+ */
+export function padPackedSequence(sequence: PackedSequence, options: { batchFirst?: boolean; paddingValue?: number; totalLength?: number } = {}): [Tensor, Tensor] {
+  const op = "padPackedSequence";
+  const { padded, lengths } = sequence;
+  const T = padded.shape[0];
+  const total = options.totalLength ?? T;
+  if (!Number.isInteger(total) || total < T) fail(op, `totalLength must be at least the longest sequence (${T}), got ${options.totalLength}`);
+  const rest = padded.shape.slice(2);
+  const steps = arange(0, total).reshape([total, 1, ...rest.map(() => 1)]);
+  const valid = steps.lt(tensor(lengths.slice()).reshape([1, lengths.length, ...rest.map(() => 1)]));
+  const extended = total === T ? padded : cat([padded, zeros([total - T, lengths.length, ...rest])], 0);
+  let out = where(valid, extended, options.paddingValue ?? 0);
+  if (options.batchFirst) out = out.transpose(0, 1);
+  return [out, tensor(Int32Array.from(lengths))];
+}
+
 /** U(-1/sqrt(H), 1/sqrt(H)) for every weight and bias, as PyTorch's recurrent layers. */
 function resetUniform(params: Parameter[], hiddenSize: number): void {
   const bound = hiddenSize > 0 ? 1 / Math.sqrt(hiddenSize) : 0;
@@ -68,7 +141,7 @@ function resetUniform(params: Parameter[], hiddenSize: number): void {
 
 /** What forward hands back before the subclass shapes it into PyTorch's tuple. */
 interface RecurrentResult {
-  output: Tensor;
+  output: Tensor | PackedSequence;
   hN: Tensor;
   cN: Tensor | null;
 }
@@ -83,6 +156,8 @@ export abstract class RNNBase extends Module {
   readonly batchFirst: boolean;
   readonly dropout: number;
   readonly bidirectional: boolean;
+  /** LSTM projection size (0: none); h has projSize features when > 0. */
+  readonly projSize: number;
   /** Leaky-integration step (1 for the standard layers). */
   protected readonly leak: number;
 
@@ -103,6 +178,12 @@ export abstract class RNNBase extends Module {
     this.batchFirst = options.batchFirst ?? false;
     this.dropout = p;
     this.bidirectional = options.bidirectional ?? false;
+    const projSize = options.projSize ?? 0;
+    if (!Number.isInteger(projSize) || projSize < 0) fail(op, `projSize should be a positive integer or zero to disable projections, got ${projSize}`);
+    if (projSize > 0 && mode !== "lstm") fail(op, "projSize is only supported for LSTM, not RNN or GRU");
+    if (projSize >= hiddenSize) fail(op, `projSize (${projSize}) has to be smaller than hiddenSize (${hiddenSize})`);
+    this.projSize = projSize;
+    const stateSize = projSize > 0 ? projSize : hiddenSize;
     this.leak = leak;
     const gh = gateCount(mode) * hiddenSize;
     const directions = this.bidirectional ? 2 : 1;
@@ -110,13 +191,14 @@ export abstract class RNNBase extends Module {
     for (let layer = 0; layer < numLayers; layer++) {
       for (let d = 0; d < directions; d++) {
         const suffix = this.suffix(layer, d);
-        const layerInput = layer === 0 ? inputSize : hiddenSize * directions;
+        const layerInput = layer === 0 ? inputSize : stateSize * directions;
         this.registerParameter(`weight_ih${suffix}`, new Parameter(empty([gh, layerInput])));
-        this.registerParameter(`weight_hh${suffix}`, new Parameter(empty([gh, hiddenSize])));
+        this.registerParameter(`weight_hh${suffix}`, new Parameter(empty([gh, stateSize])));
         if (this.bias) {
           this.registerParameter(`bias_ih${suffix}`, new Parameter(empty([gh])));
           this.registerParameter(`bias_hh${suffix}`, new Parameter(empty([gh])));
         }
+        if (projSize > 0) this.registerParameter(`weight_hr${suffix}`, new Parameter(empty([projSize, hiddenSize])));
       }
     }
     this.resetParameters();
@@ -139,25 +221,30 @@ export abstract class RNNBase extends Module {
   }
 
   /** Checks the input and state shapes, runs every layer and direction, restores the input's layout. */
-  protected run(input: Tensor, h0: Tensor | null | undefined, c0: Tensor | null | undefined, options: RecurrentForwardOptions): RecurrentResult {
+  protected run(source: Tensor | PackedSequence, h0: Tensor | null | undefined, c0: Tensor | null | undefined, options: RecurrentForwardOptions): RecurrentResult {
     const op = `${this.constructor.name}.forward`;
+    const packed = source instanceof PackedSequence ? source : null;
+    if (packed !== null && options.lengths !== undefined && options.lengths !== null) fail(op, "pass lengths either in the PackedSequence or as an option, not both");
+    const input = packed === null ? (source as Tensor) : packed.padded;
+    const batchFirst = packed === null && this.batchFirst;
     if (input.dtype !== "float32") fail(op, `expected a float32 input, got ${input.dtype}`);
     if (input.ndim !== 2 && input.ndim !== 3) fail(op, `expected a 2-D (unbatched) or 3-D (batched) input, got shape ${fmtShape(input.shape)}`);
     if (input.shape[input.ndim - 1] !== this.inputSize) fail(op, `input of shape ${fmtShape(input.shape)} should have last dim ${this.inputSize} (inputSize)`);
     const batched = input.ndim === 3;
     // Work in [T, B, F] throughout.
-    let x = batched ? (this.batchFirst ? input.transpose(0, 1) : input) : input.unsqueeze(1);
+    let x = batched ? (batchFirst ? input.transpose(0, 1) : input) : input.unsqueeze(1);
     const [T, B] = x.shape;
-    const stateShape = [this.numLayers * this.numDirections, B, this.hiddenSize];
-    const stateOf = (name: string, s: Tensor | null | undefined): Tensor => {
+    const stateOf = (name: string, s: Tensor | null | undefined, size: number): Tensor => {
+      const stateShape = [this.numLayers * this.numDirections, B, size];
       if (s === null || s === undefined) return zeros(stateShape);
       const expected = batched ? stateShape : [stateShape[0], stateShape[2]];
       if (s.ndim !== expected.length || s.shape.some((d, i) => d !== expected[i])) fail(op, `expected ${name} of shape ${fmtShape(expected)}, got ${fmtShape(s.shape)}`);
       return batched ? s : s.unsqueeze(1);
     };
-    const h = stateOf("hidden state h0", h0);
-    const c = this.mode === "lstm" ? stateOf("cell state c0", c0) : null;
-    const lengths = lengthsArray(op, options.lengths);
+    const P = this.projSize > 0 ? this.projSize : this.hiddenSize;
+    const h = stateOf("hidden state h0", h0, P);
+    const c = this.mode === "lstm" ? stateOf("cell state c0", c0, this.hiddenSize) : null;
+    const lengths = packed !== null ? packed.lengths.slice() : lengthsArray(op, options.lengths);
     if (lengths !== null && lengths.length !== B) fail(op, `expected ${B} lengths (one per batch entry), got ${lengths.length}`);
 
     const finalH: Tensor[] = [];
@@ -177,9 +264,11 @@ export abstract class RNNBase extends Module {
           lengths,
           reverse: d === 1,
           leak: this.leak,
+          weightHr: this.param(`weight_hr${suffix}`),
         });
-        outputs.push(packed.narrow(0, 0, T));
-        finalH.push(packed.select(0, T));
+        // With a projection, h fills the first P columns of its rows.
+        outputs.push(P === this.hiddenSize ? packed.narrow(0, 0, T) : packed.narrow(0, 0, T).narrow(2, 0, P));
+        finalH.push(P === this.hiddenSize ? packed.select(0, T) : packed.select(0, T).narrow(1, 0, P));
         if (c !== null) finalC.push(packed.select(0, T + 1));
       }
       x = outputs.length === 1 ? outputs[0] : cat(outputs, 2);
@@ -192,14 +281,15 @@ export abstract class RNNBase extends Module {
       output = output.squeeze(1);
       hN = hN.squeeze(1);
       cN = cN === null ? null : cN.squeeze(1);
-    } else if (this.batchFirst) {
+    } else if (batchFirst) {
       output = output.transpose(0, 1);
     }
-    return { output, hN, cN };
+    return { output: packed === null ? output : new PackedSequence(output, packed.lengths), hN, cN };
   }
 
   override extraRepr(): string {
     let s = `${this.inputSize}, ${this.hiddenSize}`;
+    if (this.projSize !== 0) s += `, proj_size=${this.projSize}`;
     if (this.numLayers !== 1) s += `, num_layers=${this.numLayers}`;
     if (!this.bias) s += `, bias=${pyBool(this.bias)}`;
     if (this.batchFirst) s += `, batch_first=${pyBool(this.batchFirst)}`;
@@ -221,7 +311,9 @@ export class RNN extends RNNBase {
   }
 
   /** x [T, B, in] (or [B, T, in] with batchFirst, or unbatched [T, in]); h0 [layers*dirs, B, H]. Returns [output, hN]. */
-  forward(input: Tensor, h0?: Tensor | null, options: RecurrentForwardOptions = {}): [Tensor, Tensor] {
+  forward(input: Tensor, h0?: Tensor | null, options?: RecurrentForwardOptions): [Tensor, Tensor];
+  forward(input: PackedSequence, h0?: Tensor | null): [PackedSequence, Tensor];
+  forward(input: Tensor | PackedSequence, h0?: Tensor | null, options: RecurrentForwardOptions = {}): [Tensor | PackedSequence, Tensor] {
     const { output, hN } = this.run(input, h0, null, options);
     return [output, hN];
   }
@@ -233,19 +325,27 @@ export class GRU extends RNNBase {
     super("gru", inputSize, hiddenSize, options);
   }
 
-  forward(input: Tensor, h0?: Tensor | null, options: RecurrentForwardOptions = {}): [Tensor, Tensor] {
+  forward(input: Tensor, h0?: Tensor | null, options?: RecurrentForwardOptions): [Tensor, Tensor];
+  forward(input: PackedSequence, h0?: Tensor | null): [PackedSequence, Tensor];
+  forward(input: Tensor | PackedSequence, h0?: Tensor | null, options: RecurrentForwardOptions = {}): [Tensor | PackedSequence, Tensor] {
     const { output, hN } = this.run(input, h0, null, options);
     return [output, hN];
   }
 }
 
-/** LSTM (gates i, f, g, o): c' = f * c + i * g, h' = o * tanh(c'). forward(x, [h0, c0]?) -> [output, [hN, cN]]. */
+/**
+ * LSTM (gates i, f, g, o): c' = f * c + i * g, h' = o * tanh(c'), or h' = W_hr (o * tanh(c')) with
+ * `projSize` (PyTorch's proj_size: h0/hN and the output have projSize features, c stays hiddenSize).
+ * forward(x, [h0, c0]?) -> [output, [hN, cN]].
+ */
 export class LSTM extends RNNBase {
   constructor(inputSize: number, hiddenSize: number, options: RNNBaseOptions = {}) {
     super("lstm", inputSize, hiddenSize, options);
   }
 
-  forward(input: Tensor, state?: [Tensor, Tensor] | null, options: RecurrentForwardOptions = {}): [Tensor, [Tensor, Tensor]] {
+  forward(input: Tensor, state?: [Tensor, Tensor] | null, options?: RecurrentForwardOptions): [Tensor, [Tensor, Tensor]];
+  forward(input: PackedSequence, state?: [Tensor, Tensor] | null): [PackedSequence, [Tensor, Tensor]];
+  forward(input: Tensor | PackedSequence, state?: [Tensor, Tensor] | null, options: RecurrentForwardOptions = {}): [Tensor | PackedSequence, [Tensor, Tensor]] {
     if (state !== undefined && state !== null && (!Array.isArray(state) || state.length !== 2)) fail("LSTM.forward", "the initial state must be a pair [h0, c0]");
     const { output, hN, cN } = this.run(input, state?.[0], state?.[1], options);
     return [output, [hN, cN as Tensor]];
@@ -280,7 +380,9 @@ export class LeakyRNN extends RNNBase {
     this.dt = dt;
   }
 
-  forward(input: Tensor, h0?: Tensor | null, options: RecurrentForwardOptions = {}): [Tensor, Tensor] {
+  forward(input: Tensor, h0?: Tensor | null, options?: RecurrentForwardOptions): [Tensor, Tensor];
+  forward(input: PackedSequence, h0?: Tensor | null): [PackedSequence, Tensor];
+  forward(input: Tensor | PackedSequence, h0?: Tensor | null, options: RecurrentForwardOptions = {}): [Tensor | PackedSequence, Tensor] {
     const { output, hN } = this.run(input, h0, null, options);
     return [output, hN];
   }

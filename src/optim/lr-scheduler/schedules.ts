@@ -1,9 +1,6 @@
 import { fail } from "../../core/errors.js";
 import { type AnyOptimizer, LRScheduler, type SchedulerOptions, type SchedulerStateDict } from "./scheduler.js";
 
-/** Python's modulo: the result takes the divisor's sign. */
-const pyMod = (a: number, m: number): number => ((a % m) + m) % m;
-
 export interface StepLROptions extends SchedulerOptions {
   /** Multiplicative decay (default 0.1). */
   gamma?: number;
@@ -77,56 +74,13 @@ export class ExponentialLR extends LRScheduler {
   }
 }
 
-export interface CosineAnnealingLROptions extends SchedulerOptions {
-  /** The minimum learning rate (default 0). */
-  etaMin?: number;
-}
-
-/**
- * Anneals the learning rate from its initial value to `etaMin` along half a cosine over `TMax`
- * epochs (SGDR without restarts), then back up, computed recursively as PyTorch does.
- */
-export class CosineAnnealingLR extends LRScheduler {
-  readonly TMax: number;
-  readonly etaMin: number;
-
-  constructor(optimizer: AnyOptimizer, TMax: number, options: CosineAnnealingLROptions = {}) {
-    super(optimizer, options.lastEpoch);
-    if (!(TMax > 0)) fail("CosineAnnealingLR", `TMax must be positive, got ${TMax}`);
-    this.TMax = TMax;
-    this.etaMin = options.etaMin ?? 0;
-    this.initialStep();
-  }
-
-  protected computeLr(): number[] {
-    const { lastEpoch: t, TMax, etaMin } = this;
-    if (t === 0) return this.groupLrs();
-    if (this.stepCount === 1 && t > 0) return this.baseLrs.map((base) => etaMin + (base - etaMin) * (1 + Math.cos((t * Math.PI) / TMax)) / 2);
-    if (pyMod(t - 1 - TMax, 2 * TMax) === 0) {
-      return this.optimizer.paramGroups.map((group, i) => group.lr + (this.baseLrs[i] - etaMin) * (1 - Math.cos(Math.PI / TMax)) / 2);
-    }
-    return this.groupLrs().map((lr) => ((1 + Math.cos((Math.PI * t) / TMax)) / (1 + Math.cos((Math.PI * (t - 1)) / TMax))) * (lr - etaMin) + etaMin);
-  }
-
-  protected override closedFormLr(): number[] {
-    return this.baseLrs.map((base) => this.etaMin + (base - this.etaMin) * (1 + Math.cos((Math.PI * this.lastEpoch) / this.TMax)) / 2);
-  }
-}
-
 /** Sets each group's learning rate to its initial lr times `lrLambda(epoch)` (one function, or one per group). */
 export class LambdaLR extends LRScheduler {
   readonly lrLambdas: Array<(epoch: number) => number>;
 
   constructor(optimizer: AnyOptimizer, lrLambda: ((epoch: number) => number) | Array<(epoch: number) => number>, options: SchedulerOptions = {}) {
     super(optimizer, options.lastEpoch);
-    const groups = optimizer.paramGroups.length;
-    if (Array.isArray(lrLambda)) {
-      if (lrLambda.length !== groups) fail("LambdaLR", `expected ${groups} lrLambdas, but got ${lrLambda.length}`);
-      this.lrLambdas = lrLambda.slice();
-    } else {
-      if (typeof lrLambda !== "function") fail("LambdaLR", `lrLambda must be a function or an array of functions, got ${typeof lrLambda}`);
-      this.lrLambdas = Array.from({ length: groups }, () => lrLambda);
-    }
+    this.lrLambdas = perGroupFunctions("LambdaLR", optimizer, lrLambda);
     this.initialStep();
   }
 
@@ -145,40 +99,71 @@ export class LambdaLR extends LRScheduler {
   }
 }
 
-export interface LinearLROptions extends SchedulerOptions {
-  /** The factor applied at epoch 0 (default 1/3). */
-  startFactor?: number;
-  /** The factor reached after `totalIters` epochs (default 1). */
-  endFactor?: number;
-  /** The number of epochs of the linear change (default 5). */
-  totalIters?: number;
-}
+/** Multiplies the learning rate by `lrLambda(epoch)` every epoch after the first (one function, or one per group). */
+export class MultiplicativeLR extends LRScheduler {
+  readonly lrLambdas: Array<(epoch: number) => number>;
 
-/** Scales the learning rate by a factor going linearly from `startFactor` to `endFactor` over `totalIters` epochs (warm-up). */
-export class LinearLR extends LRScheduler {
-  readonly startFactor: number;
-  readonly endFactor: number;
-  readonly totalIters: number;
-
-  constructor(optimizer: AnyOptimizer, options: LinearLROptions = {}) {
+  constructor(optimizer: AnyOptimizer, lrLambda: ((epoch: number) => number) | Array<(epoch: number) => number>, options: SchedulerOptions = {}) {
     super(optimizer, options.lastEpoch);
-    this.startFactor = options.startFactor ?? 1 / 3;
-    this.endFactor = options.endFactor ?? 1;
-    this.totalIters = options.totalIters ?? 5;
-    if (!(this.startFactor > 0 && this.startFactor <= 1)) fail("LinearLR", `startFactor must be in (0, 1], got ${this.startFactor}`);
-    if (!(this.endFactor >= 0 && this.endFactor <= 1)) fail("LinearLR", `endFactor must be in [0, 1], got ${this.endFactor}`);
+    this.lrLambdas = perGroupFunctions("MultiplicativeLR", optimizer, lrLambda);
     this.initialStep();
   }
 
   protected computeLr(): number[] {
-    const { startFactor: s, endFactor: e, totalIters: n, lastEpoch: t } = this;
-    if (t === 0) return this.groupLrs().map((lr) => lr * s);
-    if (t > n) return this.groupLrs();
-    return this.groupLrs().map((lr) => lr * (1 + (e - s) / (n * s + (t - 1) * (e - s))));
+    if (this.lastEpoch <= 0) return this.groupLrs();
+    return this.groupLrs().map((lr, i) => lr * this.lrLambdas[i](this.lastEpoch));
+  }
+
+  override stateDict(): SchedulerStateDict {
+    return { ...super.stateDict(), lr_lambdas: this.lrLambdas.map(() => null) };
+  }
+
+  override loadStateDict(state: SchedulerStateDict): void {
+    const { lr_lambdas: _functions, ...rest } = state;
+    super.loadStateDict(rest);
+  }
+}
+
+export interface PolynomialLROptions extends SchedulerOptions {
+  /** Epochs over which the rate decays to 0 (default 5). */
+  totalIters?: number;
+  /** The power of the polynomial (default 1). */
+  power?: number;
+}
+
+/** Decays the learning rate to 0 over `totalIters` epochs as (1 - t / totalIters)^power. */
+export class PolynomialLR extends LRScheduler {
+  readonly totalIters: number;
+  readonly power: number;
+
+  constructor(optimizer: AnyOptimizer, options: PolynomialLROptions = {}) {
+    super(optimizer, options.lastEpoch);
+    this.totalIters = options.totalIters ?? 5;
+    this.power = options.power ?? 1;
+    if (!(this.totalIters > 0)) fail("PolynomialLR", `totalIters must be positive, got ${this.totalIters}`);
+    this.initialStep();
+  }
+
+  protected computeLr(): number[] {
+    const { totalIters: n, lastEpoch: t } = this;
+    if (t === 0 || t > n) return this.groupLrs();
+    const decay = ((1 - t / n) / (1 - (t - 1) / n)) ** this.power;
+    return this.groupLrs().map((lr) => lr * decay);
   }
 
   protected override closedFormLr(): number[] {
-    const { startFactor: s, endFactor: e, totalIters: n, lastEpoch: t } = this;
-    return this.baseLrs.map((base) => base * (s + ((e - s) * Math.min(n, t)) / n));
+    const { totalIters: n, lastEpoch: t } = this;
+    return this.baseLrs.map((base) => base * (1 - Math.min(n, t) / n) ** this.power);
   }
+}
+
+/** One function per parameter group, from one function or an array of them. */
+function perGroupFunctions(op: string, optimizer: AnyOptimizer, fn: ((epoch: number) => number) | Array<(epoch: number) => number>): Array<(epoch: number) => number> {
+  const groups = optimizer.paramGroups.length;
+  if (Array.isArray(fn)) {
+    if (fn.length !== groups) fail(op, `expected ${groups} lrLambdas, but got ${fn.length}`);
+    return fn.slice();
+  }
+  if (typeof fn !== "function") fail(op, `lrLambda must be a function or an array of functions, got ${typeof fn}`);
+  return Array.from({ length: groups }, () => fn);
 }

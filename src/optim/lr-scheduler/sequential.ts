@@ -52,3 +52,41 @@ export class SequentialLR extends LRScheduler {
     if (Array.isArray(nested)) nested.forEach((s, i) => this.schedulers[i]?.loadStateDict(s as SchedulerStateDict));
   }
 }
+
+/**
+ * Steps several schedulers at once, each multiplying into the rate the previous one set (e.g. a
+ * ConstantLR warm-up with an ExponentialLR decay). Unlike SequentialLR, all are active together.
+ */
+export class ChainedScheduler {
+  readonly schedulers: LRScheduler[];
+  readonly optimizer: AnyOptimizer;
+  private lastLr: number[];
+
+  constructor(schedulers: LRScheduler[]) {
+    if (!Array.isArray(schedulers) || schedulers.length === 0) fail("ChainedScheduler", "expected a non-empty array of schedulers");
+    schedulers.forEach((s, i) => {
+      if (s.optimizer !== schedulers[0].optimizer) fail("ChainedScheduler", `expects all schedulers to belong to the same optimizer, but got schedulers at index 0 and ${i} to be different`);
+    });
+    this.schedulers = schedulers.slice();
+    this.optimizer = schedulers[0].optimizer;
+    this.lastLr = this.optimizer.paramGroups.map((group) => group.lr);
+  }
+
+  step(): void {
+    for (const s of this.schedulers) s.step();
+    this.lastLr = this.optimizer.paramGroups.map((group) => group.lr);
+  }
+
+  getLastLr(): number[] {
+    return this.lastLr.slice();
+  }
+
+  stateDict(): SchedulerStateDict {
+    return { _last_lr: this.lastLr.slice(), _schedulers: this.schedulers.map((s) => s.stateDict()) };
+  }
+
+  loadStateDict(state: SchedulerStateDict): void {
+    if (Array.isArray(state._last_lr)) this.lastLr = (state._last_lr as number[]).slice();
+    if (Array.isArray(state._schedulers)) state._schedulers.forEach((s, i) => this.schedulers[i]?.loadStateDict(s as SchedulerStateDict));
+  }
+}
