@@ -1,4 +1,4 @@
-// `npm run bench [-- --json] [-- --only gemm1024,lenetStep] [-- --budget 1500]`: times every
+// `npm run bench [-- --json] [--only gemm1024,lenetStep] [--budget 1500] [--slow]`: times every
 // workload in flint, PyTorch (Debian's python3-torch via /usr/bin/python3, best of several
 // thread settings) and TensorFlow.js 4.22 (wasm and cpu backends), in one run, and prints the
 // medians and the ratios flint/other (below 1 means flint is faster).
@@ -73,9 +73,16 @@ function runFlint(): void {
   }
 }
 
+// TensorFlow.js's JS backend needs minutes per LeNet step; it runs those only with --slow.
+const SLOW_ON_TFJS_CPU = new Set(["lenetConv", "lenetStep"]);
+
 async function runTf(backend: "wasm" | "cpu"): Promise<void> {
   await useTfBackend(backend);
   for (const n of names) {
+    if (backend === "cpu" && SLOW_ON_TFJS_CPU.has(n) && !args.includes("--slow")) {
+      put(n, "tfjs-cpu", { ms: null, note: "skipped (minutes per step; run with --slow)" });
+      continue;
+    }
     log(`tfjs-${backend} ${n} ...`);
     try {
       const step = TF_WORKLOADS[n]();

@@ -1,17 +1,13 @@
 // flint side of `npm run bench`: the same workloads as bench/torch_workloads.py and
 // bench/tfjs-workloads.ts. Each factory builds its inputs once and returns one timed step.
 import * as flint from "../src/index.js";
-import { unfold } from "../src/ops/window.js";
 
 const F = flint.nn.functional;
 type Tensor = flint.Tensor;
 export type Workload = () => () => void;
 
-/** Max pooling as the library builds it: im2col windows, then a max over each window. */
 function maxPool2d(x: Tensor, k: number): Tensor {
-  const [n, c, h, w] = x.shape;
-  const cols = unfold(x, { kernelSize: [k, k], stride: [k, k], padding: [0, 0], dilation: [1, 1], padValue: -Infinity });
-  return cols.reshape([n, c, k * k, -1]).amax(2).reshape([n, c, Math.floor(h / k), Math.floor(w / k)]);
+  return F.maxPool2d(x, k, { stride: k });
 }
 
 function param(shape: number[], fanIn: number): Tensor {

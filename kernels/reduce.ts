@@ -3,7 +3,7 @@
 // threads take ranges of output elements. Sums accumulate in f64 (as the JS kernels do), two
 // SIMD lanes at a time when the innermost reduced dim is contiguous.
 
-const SUM = 0, MAX = 1;
+const SUM = 0, MAX = 1, MIN = 2, ARGMAX = 3, ARGMIN = 4;
 
 // @ts-ignore: decorator
 @inline function foldRow(op: i32, p: usize, n: i32, stride: i32, acc: f64): f64 {
@@ -32,6 +32,7 @@ const SUM = 0, MAX = 1;
 }
 
 /**
+ * op: 0 sum, 1 max, 2 min (float32 out), 3 argmax, 4 argmin (int32 out, one reduced dim).
  * args (i32): [op, x, out, outer shape 0..3, outer strides 0..3, inner shape 0..3, inner strides 0..3].
  * Shapes are padded with leading 1s (stride 0).
  */
@@ -42,6 +43,18 @@ export function reduce(args: usize, tid: i32, nthreads: i32): void {
   const os0 = load<i32>(args, 28), os1 = load<i32>(args, 32), os2 = load<i32>(args, 36), os3 = load<i32>(args, 40);
   const n0 = load<i32>(args, 44), n1 = load<i32>(args, 48), n2 = load<i32>(args, 52), n3 = load<i32>(args, 56);
   const s0 = load<i32>(args, 60), s1 = load<i32>(args, 64), s2 = load<i32>(args, 68), s3 = load<i32>(args, 72);
+  if ((op == MAX || op == MIN) && os3 == 1 && s3 != 1 && o3 >= 4) {
+    // Windows along a strided dim next to a contiguous kept dim (max pooling's layout): take
+    // the max of whole rows, four outputs per instruction.
+    const rows = o0 * o1 * o2;
+    const perRow = (rows + nthreads - 1) / nthreads;
+    const rowEnd = min(rows, (tid + 1) * perRow);
+    for (let r = tid * perRow; r < rowEnd; r++) {
+      const i2 = r % o2, r1 = r / o2, i1 = r1 % o1, i0 = r1 / o1;
+      reduceRows(op, x + <usize>(i0 * os0 + i1 * os1 + i2 * os2) * 4, out + <usize>(r * o3) * 4, o3, n0, n1, n2, n3, s0, s1, s2, s3);
+    }
+    return;
+  }
   const total = o0 * o1 * o2 * o3;
   const per = ((total + nthreads - 1) / nthreads + 15) & ~15;
   const start = tid * per;
@@ -50,6 +63,11 @@ export function reduce(args: usize, tid: i32, nthreads: i32): void {
   for (let e = start; e < end; e++) {
     const i3 = e % o3, r2 = e / o3, i2 = r2 % o2, r1 = r2 / o2, i1 = r1 % o1, i0 = r1 / o1;
     const base = x + <usize>(i0 * os0 + i1 * os1 + i2 * os2 + i3 * os3) * 4;
+    if (op >= ARGMAX) {
+      // Arg-ops reduce one dim (the innermost group slot).
+      store<i32>(out + (<usize>e << 2), op == ARGMAX ? argRow(ARGMAX, base, n3, s3) : argRow(ARGMIN, base, n3, s3));
+      continue;
+    }
     let acc = init;
     for (let j0 = 0; j0 < n0; j0++) {
       for (let j1 = 0; j1 < n1; j1++) {
@@ -64,4 +82,53 @@ export function reduce(args: usize, tid: i32, nthreads: i32): void {
     }
     store<f32>(out + (<usize>e << 2), <f32>acc);
   }
+}
+
+/** out[0..count) = max (or min) over the inner block of the rows starting at `base`, SIMD across outputs. */
+function reduceRows(op: i32, base: usize, out: usize, count: i32, n0: i32, n1: i32, n2: i32, n3: i32, s0: i32, s1: i32, s2: i32, s3: i32): void {
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    let acc = f32x4.splat(op == MAX ? -Infinity : Infinity);
+    const p = base + (<usize>i << 2);
+    for (let j0 = 0; j0 < n0; j0++) {
+      for (let j1 = 0; j1 < n1; j1++) {
+        for (let j2 = 0; j2 < n2; j2++) {
+          for (let j3 = 0; j3 < n3; j3++) {
+            const v = v128.load(p + <usize>(j0 * s0 + j1 * s1 + j2 * s2 + j3 * s3) * 4);
+            // f32x4.max/min propagate NaN, as the scalar scan does.
+            acc = op == MAX ? f32x4.max(acc, v) : f32x4.min(acc, v);
+          }
+        }
+      }
+    }
+    v128.store(out + (<usize>i << 2), acc);
+  }
+  for (; i < count; i++) {
+    let acc: f64 = op == MAX ? -Infinity : Infinity;
+    const p = base + (<usize>i << 2);
+    for (let j0 = 0; j0 < n0; j0++) {
+      for (let j1 = 0; j1 < n1; j1++) {
+        for (let j2 = 0; j2 < n2; j2++) {
+          acc = op == MAX ? foldRow(MAX, p + <usize>(j0 * s0 + j1 * s1 + j2 * s2) * 4, n3, s3, acc) : foldRow(2, p + <usize>(j0 * s0 + j1 * s1 + j2 * s2) * 4, n3, s3, acc);
+        }
+      }
+    }
+    store<f32>(out + (<usize>i << 2), <f32>acc);
+  }
+}
+
+/** Index of the first max (or min) of n values; the first NaN wins, as in the JS kernels. */
+// @ts-ignore: decorator
+@inline function argRow(op: i32, p: usize, n: i32, stride: i32): i32 {
+  let best: f32 = op == ARGMAX ? -Infinity : Infinity;
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const v = load<f32>(p + <usize>(i * stride) * 4);
+    if (v != v) return i;
+    if (op == ARGMAX ? v > best : v < best) {
+      best = v;
+      at = i;
+    }
+  }
+  return at;
 }

@@ -6,18 +6,26 @@ export type BackwardFn = (gradOutput: Tensor) => (Tensor | null)[];
 
 /**
  * One recorded op on the tape: its inputs and the closure that maps the output's gradient to
- * theirs. The closure holds the tensors the gradient needs; `release` drops them after a
- * backward pass so memory is returned (unless the graph is retained).
+ * theirs. The closure holds the tensors the gradient needs; `release` drops them, and the
+ * inputs, after a backward pass (unless the graph is retained), so a tensor kept after backward
+ * (a loss stored for logging) does not keep the whole graph's activations alive.
  */
 export class GradNode {
   private backwardFn: BackwardFn | null;
+  private inputList: readonly Tensor[];
 
   constructor(
     readonly name: string,
-    readonly inputs: readonly Tensor[],
+    inputs: readonly Tensor[],
     backwardFn: BackwardFn,
   ) {
+    this.inputList = inputs;
     this.backwardFn = backwardFn;
+  }
+
+  /** The op's inputs; empty once released (a released node fails in `apply` before they are needed). */
+  get inputs(): readonly Tensor[] {
+    return this.inputList;
   }
 
   apply(gradOutput: Tensor): (Tensor | null)[] {
@@ -32,5 +40,6 @@ export class GradNode {
 
   release(): void {
     this.backwardFn = null;
+    this.inputList = [];
   }
 }

@@ -63,6 +63,7 @@ export function checkShape(op: string, shape: unknown): number[] {
 
 /** Resolves a single -1 in a target shape against `total` elements. */
 export function inferShape(op: string, shape: Shape, total: number, from: Shape): number[] {
+  if (!Array.isArray(shape)) fail(op, `shape must be an array such as [2, 3], got ${JSON.stringify(shape)}`);
   let infer = -1;
   let known = 1;
   const out = shape.slice();

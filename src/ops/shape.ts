@@ -63,6 +63,7 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
 }
 
 export function permute(x: Tensor, dims: number[]): Tensor {
+  if (!Array.isArray(dims)) fail("permute", `dims must be an array such as [1, 0], got ${JSON.stringify(dims)}`);
   if (dims.length !== x.ndim) fail("permute", `number of dims don't match: got ${fmtShape(dims)} for a tensor of shape ${fmtShape(x.shape)}`);
   const order = dims.map((d) => normalizeDim("permute", d, x.ndim));
   if (new Set(order).size !== order.length) fail("permute", `repeated dim in ${fmtShape(dims)}`);
@@ -85,6 +86,7 @@ export function t(x: Tensor): Tensor {
 
 /** Broadcasts to `shape` without copying (stride 0); -1 keeps a size. */
 export function expand(x: Tensor, shape: number[]): Tensor {
+  if (!Array.isArray(shape)) fail("expand", `shape must be an array such as [2, 3], got ${JSON.stringify(shape)}`);
   if (shape.length < x.ndim) fail("expand", `the number of sizes provided (${shape.length}) must be at least the number of dimensions (${x.ndim}) of shape ${fmtShape(x.shape)}`);
   const lead = shape.length - x.ndim;
   const target = shape.map((s, i) => {

@@ -78,17 +78,22 @@ export function tensor(data: NestedArray | TypedInput, options: CreationOptions 
 }
 
 export function full(shape: number[], value: number | boolean, options: CreationOptions = {}): Tensor {
-  const s = checkShape("full", shape);
-  const dtype = options.dtype ? checkDType("full", options.dtype) : typeof value === "boolean" ? "bool" : "float32";
+  return filled("full", shape, value, options);
+}
+
+/** `full` under the name of the function the user called, for error messages. */
+function filled(op: string, shape: number[], value: number | boolean, options: CreationOptions): Tensor {
+  const s = checkShape(op, shape);
+  const dtype = options.dtype ? checkDType(op, options.dtype) : typeof value === "boolean" ? "bool" : "float32";
   const storage = allocate(dtype, numel(s));
   storage.fill(dtype === "bool" ? (value ? 1 : 0) : Number(value));
   return make(storage, s, dtype, options.requiresGrad);
 }
 
-export const zeros = (shape: number[], options: CreationOptions = {}) => full(shape, 0, options);
-export const ones = (shape: number[], options: CreationOptions = {}) => full(shape, 1, options);
+export const zeros = (shape: number[], options: CreationOptions = {}) => filled("zeros", shape, 0, options);
+export const ones = (shape: number[], options: CreationOptions = {}) => filled("ones", shape, 1, options);
 /** Uninitialised in PyTorch; zero-filled here (typed arrays always are). */
-export const empty = (shape: number[], options: CreationOptions = {}) => full(shape, 0, options);
+export const empty = (shape: number[], options: CreationOptions = {}) => filled("empty", shape, 0, options);
 export const zerosLike = (t: Tensor, options: CreationOptions = {}) => full(t.shape.slice(), 0, { dtype: t.dtype, ...options });
 export const onesLike = (t: Tensor, options: CreationOptions = {}) => full(t.shape.slice(), 1, { dtype: t.dtype, ...options });
 export const fullLike = (t: Tensor, value: number, options: CreationOptions = {}) => full(t.shape.slice(), value, { dtype: t.dtype, ...options });

@@ -248,21 +248,22 @@ test("the backend falls back to JS for iteration spaces beyond 4 dims, other dty
   assertSameValues(wasmBackend.binary("add", ints, il, ints, il, "int32"), jsBackend.binary("add", ints, il, ints, il, "int32"), "int32 add");
 });
 
-test("sum, max and min reductions match the JS backend on random dims and views", () => {
+test("sum, max, min, argmax and argmin reductions match the JS backend on random dims and views", () => {
   const r = rng(2718);
   for (const { label, rt } of RUNTIMES) {
-    for (let trial = 0; trial < 45; trial++) {
+    for (let trial = 0; trial < 60; trial++) {
       const ndim = 1 + Math.floor(r() * 5);
       const shape = Array.from({ length: ndim }, () => pick(r, [1, 2, 3, 4, 7, 9, 16, 33]));
       const x = randomView(r, shape, pick(r, VIEW_KINDS), [0, ndim - 1]);
       if (r() < 0.3) withSpecials(r, x.data);
-      const dims = shape.map((_, i) => i).filter(() => r() < 0.5);
+      const op = (["sum", "max", "min", "argmax", "argmin"] as const)[trial % 5];
+      const dims = op.startsWith("arg") ? [Math.floor(r() * ndim)] : shape.map((_, i) => i).filter(() => r() < 0.5);
       if (dims.length === 0) dims.push(ndim - 1);
-      const op = (["sum", "max", "min"] as const)[trial % 3];
       const got = reduceOn(rt, op, x.data, x.layout, dims);
       assert.ok(got !== null, `${label}: ${op} over ${dims} of [${shape}] fell back`);
       const want = jsBackend.reduce(op, x.data, x.layout, dims);
       const label2 = `${label}, ${op} over [${dims}] of [${shape}] (${x.layout.strides})`;
+      assert.equal(got.constructor, want.constructor, label2);
       if (op === "sum") assertAllClose(got, want, 1e-5, label2);
       else assertSameValues(got, want, label2);
     }

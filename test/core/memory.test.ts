@@ -59,3 +59,22 @@ test(`20,000 training steps keep a flat memory profile without any freeing call 
   const growth = late - early;
   assert.ok(growth < 1_000_000, `heap grew by ${(growth / 1e6).toFixed(2)} MB over ${steps} steps (samples ${samples.map((s) => (s / 1e6).toFixed(1)).join(", ")} MB)`);
 });
+
+test("a tensor kept after backward does not keep the graph's activations alive", () => {
+  const generator = new flint.Generator(8);
+  const w = flint.randn([256, 256], { generator }).mul(0.05).requiresGrad_();
+  const x = flint.randn([512, 256], { generator });
+  const kept: flint.Tensor[] = [];
+  const before = heapAfterGc();
+  for (let i = 0; i < 20; i++) {
+    // five 512x256 activations (0.5 MB each) per step; only the scalar loss is kept
+    const loss = x.matmul(w).tanh().matmul(w).tanh().square().mean();
+    loss.backward();
+    w.grad = null;
+    kept.push(loss);
+  }
+  const growth = heapAfterGc() - before;
+  assert.equal(kept.length, 20);
+  // holding the graphs would be 20 steps x ~2.5 MB = 50 MB
+  assert.ok(growth < 5_000_000, `heap grew by ${(growth / 1e6).toFixed(1)} MB while keeping 20 losses`);
+});

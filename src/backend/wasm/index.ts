@@ -19,7 +19,7 @@ const MIN_ELEMENTWISE = 2048;
 /**
  * The WebAssembly backend: SIMD (relaxed-SIMD FMA where the engine validates it) kernels on all
  * cores for the ops whose time shows in the training profiles (GEMM, im2col, col2im, the common
- * float32 elementwise ops, sum/max/min reductions); every other op, and inputs too small to
+ * float32 elementwise ops, sum/max/min/argmax/argmin reductions); every other op, and inputs too small to
  * repay copying them into wasm memory, run on the JS reference kernels.
  */
 export const wasmBackend: Backend = {

@@ -4,8 +4,8 @@ import { coalesce } from "../js/strided.js";
 import { stage } from "./operands.js";
 import type { WasmRuntime } from "./runtime.js";
 
-/** Op codes of kernels/reduce.ts; the others (prod, arg-ops) stay on the JS kernel. */
-const CODES: Partial<Record<ReduceOp, number>> = { sum: 0, max: 1, min: 2 };
+/** Op codes of kernels/reduce.ts; prod stays on the JS kernel. */
+const CODES: Partial<Record<ReduceOp, number>> = { sum: 0, max: 1, min: 2, argmax: 3, argmin: 4 };
 const MAX_DIMS = 4;
 const MIN_ELEMENTS_PER_THREAD = 128 * 1024;
 
@@ -22,8 +22,8 @@ function group(shape: number[], strides: number[]): { shape: number[]; strides: 
   return { shape: [...new Array<number>(pad).fill(1), ...walk.shape], strides: [...new Array<number>(pad).fill(0), ...walk.strides[0]] };
 }
 
-/** sum/max/min of float32 `x` over `dims` (sorted, unique) on the wasm kernel; null when unsupported. */
-export function reduceOn(rt: WasmRuntime, op: ReduceOp, x: Float32Array, xl: Layout, dims: readonly number[]): Float32Array | null {
+/** sum/max/min/argmax/argmin of float32 `x` over `dims` (sorted, unique) on the wasm kernel; null when unsupported. */
+export function reduceOn(rt: WasmRuntime, op: ReduceOp, x: Float32Array, xl: Layout, dims: readonly number[]): Float32Array | Int32Array | null {
   rt.reset();
   const sx = stage(rt, x, xl);
   const kept = xl.shape.map((_, i) => i).filter((i) => !dims.includes(i));
@@ -35,5 +35,5 @@ export function reduceOn(rt: WasmRuntime, op: ReduceOp, x: Float32Array, xl: Lay
   const args = rt.alloc(19 * 4);
   rt.i32(args, 19).set([CODES[op]!, sx.ptr, out, ...outer.shape, ...outer.strides, ...inner.shape, ...inner.strides]);
   rt.run("reduce", args, Math.max(1, Math.min(rt.threads, outSize >> 4, Math.floor(xl.size / MIN_ELEMENTS_PER_THREAD))));
-  return rt.f32(out, outSize).slice();
+  return op === "argmax" || op === "argmin" ? rt.i32(out, outSize).slice() : rt.f32(out, outSize).slice();
 }

@@ -16,7 +16,7 @@ const PAGE = 65536;
 const CTRL_BASE = 1024; // the control block (see worker-loop.ts); address 0 stays unused
 const ARENA_BASE = PAGE;
 const MAX_WORKERS = 64;
-const C = { done: 0, error: 1, kernel: 2, args: 3, nthreads: 4, ready: 16, tid: 80, go: 144, sleeping: 208 } as const;
+const C = { kernel: 2, args: 3, nthreads: 4, job: 5, ready: 16, tid: 80, go: 144, sleeping: 208, claim: 272, done: 336, error: 400 } as const;
 
 type KernelFn = (args: number, tid: number, nthreads: number) => void;
 
@@ -89,7 +89,7 @@ export class WasmRuntime {
     this.exports = instance.exports;
     this.kernels = KERNELS.map((name) => this.exports[name] as KernelFn);
     this.buffer = this.memory.buffer;
-    this.ctrl = this.shared ? new Int32Array(this.buffer, CTRL_BASE, 320) : null;
+    this.ctrl = this.shared ? new Int32Array(this.buffer, CTRL_BASE, 512) : null;
     this.canBlock = typeof (globalThis as { window?: unknown }).window === "undefined";
     this.workerCount = this.shared ? Math.min(MAX_WORKERS, threads - 1) : 0;
     if (this.workerCount > 0) this.startWorkers(module);
@@ -159,26 +159,35 @@ export class WasmRuntime {
       return;
     }
     const nthreads = helpers.length + 1;
-    Atomics.store(ctrl, C.done, 0);
-    Atomics.store(ctrl, C.error, 0);
+    const job = Atomics.add(ctrl, C.job, 1) + 1;
     Atomics.store(ctrl, C.kernel, id);
     Atomics.store(ctrl, C.args, args);
     Atomics.store(ctrl, C.nthreads, nthreads);
     for (let i = 0; i < helpers.length; i++) {
       const w = helpers[i];
       Atomics.store(ctrl, C.tid + w, i + 1);
-      Atomics.add(ctrl, C.go + w, 1);
+      Atomics.store(ctrl, C.error + w, 0);
+      Atomics.store(ctrl, C.go + w, job);
       if (Atomics.load(ctrl, C.sleeping + w) !== 0) Atomics.notify(ctrl, C.go + w, 1);
     }
     try {
       fn(args, 0, nthreads);
     } finally {
-      // Even if this thread's share failed, the helpers must finish before the arena is reused.
-      for (let done = Atomics.load(ctrl, C.done); done < nthreads - 1; done = Atomics.load(ctrl, C.done)) {
-        if (this.canBlock) Atomics.wait(ctrl, C.done, done, 50);
+      // Take over the shares no worker has claimed yet; wait for the ones being computed, even
+      // if this thread's share failed, since the arena is reused by the next call.
+      for (let i = 0; i < helpers.length; i++) {
+        const w = helpers[i];
+        const last = Atomics.load(ctrl, C.claim + w);
+        if (last < job && Atomics.compareExchange(ctrl, C.claim + w, last, job) === last) {
+          fn(args, i + 1, nthreads);
+          continue;
+        }
+        for (let done = Atomics.load(ctrl, C.done + w); done !== job; done = Atomics.load(ctrl, C.done + w)) {
+          if (this.canBlock) Atomics.wait(ctrl, C.done + w, done, 50);
+        }
+        if (Atomics.load(ctrl, C.error + w) !== 0) fail("wasm", `kernel ${kernel} failed in a worker thread`);
       }
     }
-    if (Atomics.load(ctrl, C.error) !== 0) fail("wasm", `kernel ${kernel} failed in a worker thread`);
   }
 
   private refreshReady(): void {

@@ -1,0 +1,134 @@
+/**
+ * The seq2seq translator of the lectures / PyTorch tutorial: a GRU encoder, and a GRU decoder
+ * with additive (Bahdanau) attention over the encoder states (or, with `attention: false`, a
+ * plain GRU decoder started from the encoder's last state). Training uses teacher forcing.
+ */
+import * as flint from "../../index.js";
+import { fail } from "../../core/errors.js";
+
+const { nn } = flint;
+const F = nn.functional;
+type Tensor = flint.Tensor;
+
+export interface TranslatorConfig {
+  sourceVocabSize: number;
+  targetVocabSize: number;
+  hidden: number;
+  attention: boolean;
+  dropout: number;
+}
+
+/** Embedding (+ dropout) then a one-layer GRU over the padded source batch. */
+export class Encoder extends nn.Module {
+  embedding: flint.nn.Embedding;
+  dropout: flint.nn.Dropout;
+  gru: flint.nn.GRU;
+
+  constructor(vocabSize: number, hidden: number, dropout: number) {
+    super();
+    this.embedding = new nn.Embedding(vocabSize, hidden);
+    this.dropout = new nn.Dropout(dropout);
+    this.gru = new nn.GRU(hidden, hidden, { batchFirst: true });
+  }
+
+  /** ids [B, S] with each row's length -> [states [B, S, H], last state [B, H]]. */
+  forward(ids: Tensor, lengths: readonly number[]): [Tensor, Tensor] {
+    const [states, last] = this.gru.forward(this.dropout.forward(this.embedding.forward(ids)), null, { lengths });
+    return [states, last.squeeze(0)];
+  }
+}
+
+/** Encoder outputs a decoder attends to, with the source keys projected once per batch. */
+export interface EncoderMemory {
+  states: Tensor;
+  /** U h_k for every source position: [B, S, H] (attention only). */
+  projectedKeys: Tensor | null;
+  /** [B, S] bool, True at padding. */
+  paddingMask: Tensor;
+}
+
+/**
+ * The decoder: embedding (+ dropout), attention context from the previous state, a GRU cell on
+ * [embedding; context], and a linear layer to the target vocabulary.
+ */
+export class Decoder extends nn.Module {
+  readonly useAttention: boolean;
+  embedding: flint.nn.Embedding;
+  dropout: flint.nn.Dropout;
+  attention: flint.nn.AdditiveAttention | null;
+  gru: flint.nn.GRUCell;
+  out: flint.nn.Linear;
+
+  constructor(vocabSize: number, hidden: number, dropout: number, useAttention: boolean) {
+    super();
+    this.useAttention = useAttention;
+    this.embedding = new nn.Embedding(vocabSize, hidden);
+    this.dropout = new nn.Dropout(dropout);
+    this.attention = useAttention ? new nn.AdditiveAttention(hidden, hidden, hidden) : null;
+    this.gru = new nn.GRUCell(useAttention ? 2 * hidden : hidden, hidden);
+    this.out = new nn.Linear(hidden, vocabSize);
+  }
+
+  memory(states: Tensor, paddingMask: Tensor): EncoderMemory {
+    return { states, paddingMask, projectedKeys: this.attention === null ? null : this.attention.key_proj.forward(states) };
+  }
+
+  /**
+   * Bahdanau attention from state [B, H]: the same computation as nn.AdditiveAttention.forward,
+   * but reusing the keys projected once per batch instead of once per decoder step.
+   */
+  attend(state: Tensor, memory: EncoderMemory): [Tensor, Tensor] {
+    const attention = this.attention as flint.nn.AdditiveAttention;
+    const hidden = attention.query_proj.forward(state).unsqueeze(1).add(memory.projectedKeys as Tensor).tanh(); // [B, S, H]
+    const scores = attention.v.forward(hidden).squeeze(-1).maskedFill(memory.paddingMask, -Infinity); // [B, S]
+    const weights = F.softmax(scores, -1);
+    const context = weights.unsqueeze(1).bmm(memory.states).squeeze(1); // [B, H]
+    return [context, weights];
+  }
+
+  /** One step from embedded inputs [B, H]: -> [new state, attention weights [B, S] | null]. */
+  step(embedded: Tensor, state: Tensor, memory: EncoderMemory): [Tensor, Tensor | null] {
+    if (!this.useAttention) return [this.gru.forward(embedded, state), null];
+    const [context, weights] = this.attend(state, memory);
+    return [this.gru.forward(flint.cat([embedded, context], 1), state), weights];
+  }
+
+  /** Teacher forcing: inputs [B, T] (<bos> then the target shifted) -> logits [B, T, V]. */
+  forward(inputs: Tensor, state: Tensor, memory: EncoderMemory): Tensor {
+    const embedded = this.dropout.forward(this.embedding.forward(inputs)); // [B, T, H]
+    const states: Tensor[] = [];
+    for (let t = 0; t < inputs.shape[1]; t++) {
+      [state] = this.step(embedded.select(1, t), state, memory);
+      states.push(state);
+    }
+    return this.out.forward(flint.stack(states, 1));
+  }
+}
+
+export class Translator extends nn.Module {
+  readonly config: TranslatorConfig;
+  encoder: Encoder;
+  decoder: Decoder;
+
+  constructor(config: TranslatorConfig) {
+    super();
+    for (const key of ["sourceVocabSize", "targetVocabSize", "hidden"] as const) {
+      if (!Number.isInteger(config[key]) || config[key] < 1) fail("Translator", `${key} must be a positive integer, got ${config[key]}`);
+    }
+    this.config = { ...config };
+    this.encoder = new Encoder(config.sourceVocabSize, config.hidden, config.dropout);
+    this.decoder = new Decoder(config.targetVocabSize, config.hidden, config.dropout, config.attention);
+  }
+
+  /** Encodes a padded source batch: -> [decoder's first state, memory]. */
+  encode(sourceIds: Tensor, lengths: readonly number[], paddingMask: Tensor): [Tensor, EncoderMemory] {
+    const [states, last] = this.encoder.forward(sourceIds, lengths);
+    return [last, this.decoder.memory(states, paddingMask)];
+  }
+
+  /** Teacher-forced logits [B, T, V] for the decoder inputs [B, T]. */
+  forward(sourceIds: Tensor, lengths: readonly number[], paddingMask: Tensor, decoderInputs: Tensor): Tensor {
+    const [state, memory] = this.encode(sourceIds, lengths, paddingMask);
+    return this.decoder.forward(decoderInputs, state, memory);
+  }
+}
