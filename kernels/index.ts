@@ -1,5 +1,6 @@
-// The kernels module's exports. Every threaded kernel takes (args, tid, nthreads): `args` points
-// at its fields in linear memory, and each of the nthreads callers computes its own share.
+// The kernels module's exports. Every threaded kernel takes (args, share, shares): `args` points
+// at its fields in linear memory, and each call computes one of `shares` disjoint parts of the
+// job (the threads claim shares until none is left; see src/backend/wasm/worker-loop.ts).
 export { matmul, gemmScratchBytes } from "./gemm";
 export { unfold, fold } from "./window";
 export { binary, unary } from "./elementwise";

@@ -84,7 +84,9 @@ export function beamDecode(model: Translator, source: readonly number[], sourceV
       const weightRows = weights === null ? null : rows(weights);
       // The beamSize best continuations over all beams (ties: lower beam, then lower id).
       const candidates: { beam: number; id: number; logProb: number }[] = [];
-      logProbs.forEach((row, beam) => row.forEach((lp, id) => candidates.push({ beam, id, logProb: alive[beam].logProb + lp })));
+      logProbs.forEach((row, beam) => row.forEach((lp, id) => {
+        if (lp > -Infinity) candidates.push({ beam, id, logProb: alive[beam].logProb + lp });
+      }));
       candidates.sort((a, b) => b.logProb - a.logProb || a.beam - b.beam || a.id - b.id);
       const continuing: { beam: number; hypothesis: Hypothesis }[] = [];
       for (const c of candidates.slice(0, beamSize)) {

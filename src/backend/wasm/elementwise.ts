@@ -39,7 +39,7 @@ function run(rt: WasmRuntime, kernel: "binary" | "unary", code: number, boolOut:
   const args = rt.alloc(17 * 4);
   const b = staged[1] ?? staged[0];
   rt.i32(args, 17).set([code, boolOut ? 1 : 0, staged[0].ptr, b.ptr, out, ...shape, ...strides[0], ...(strides[1] ?? strides[0])]);
-  rt.run(kernel, args, Math.max(1, Math.min(rt.threads, Math.floor(size / MIN_ELEMENTS_PER_THREAD))));
+  rt.run(kernel, args, rt.sharesFor(Math.floor(size / MIN_ELEMENTS_PER_THREAD)));
   return boolOut ? rt.u8(out, size).slice() : rt.f32(out, size).slice();
 }
 

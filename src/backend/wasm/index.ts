@@ -1,10 +1,9 @@
-import type { Storage } from "../../core/dtype.js";
+import type { DType, Storage } from "../../core/dtype.js";
 import type { Layout } from "../../core/layout.js";
-import type { DType } from "../../core/dtype.js";
 import type { Backend, BinaryOp, ReduceOp, UnaryOp, WindowGeometry } from "../backend.js";
-import { binaryOn, unaryOn, wasmBinaryHandles, wasmUnaryHandles } from "./elementwise.js";
 import { jsBackend } from "../js/index.js";
 import { registerBackend } from "../registry.js";
+import { binaryOn, unaryOn, wasmBinaryHandles, wasmUnaryHandles } from "./elementwise.js";
 import { matmulOn } from "./matmul.js";
 import { reduceOn, wasmReduceHandles } from "./reduce.js";
 import { wasmRuntime, wasmSupported } from "./runtime.js";
@@ -19,8 +18,8 @@ const MIN_ELEMENTWISE = 2048;
 /**
  * The WebAssembly backend: SIMD (relaxed-SIMD FMA where the engine validates it) kernels on all
  * cores for the ops whose time shows in the training profiles (GEMM, im2col, col2im, the common
- * float32 elementwise ops, sum/max/min/argmax/argmin reductions); every other op, and inputs too small to
- * repay copying them into wasm memory, run on the JS reference kernels.
+ * float32 elementwise ops, sum/max/min/argmax/argmin reductions); every other op, and inputs
+ * too small to repay copying them into wasm memory, run on the JS reference kernels.
  */
 export const wasmBackend: Backend = {
   ...jsBackend,

@@ -12,13 +12,13 @@ export function matmulOn(rt: WasmRuntime, a: Storage, al: Layout, b: Storage, bl
   const n = bl.shape[2];
   const macs = batch * m * n * k;
   rt.reset();
-  const threads = Math.max(1, Math.min(rt.threads, Math.floor(macs / MIN_MACS_PER_THREAD)));
+  const shares = rt.sharesFor(Math.floor(macs / MIN_MACS_PER_THREAD));
   const sa = stage(rt, a, al);
   const sb = stage(rt, b, bl);
   const c = rt.alloc(batch * m * n * 4);
-  const scratch = rt.alloc(threads * rt.exported("gemmScratchBytes")());
+  const scratch = rt.alloc(shares * rt.exported("gemmScratchBytes")());
   const args = rt.alloc(14 * 4);
   rt.i32(args, 14).set([sa.ptr, sa.strides[0], sa.strides[1], sa.strides[2], sb.ptr, sb.strides[0], sb.strides[1], sb.strides[2], c, batch, m, n, k, scratch]);
-  rt.run("matmul", args, threads);
+  rt.run("matmul", args, shares);
   return unstage(rt, c, batch * m * n);
 }

@@ -34,6 +34,6 @@ export function reduceOn(rt: WasmRuntime, op: ReduceOp, x: Float32Array, xl: Lay
   const out = rt.alloc(outSize * 4);
   const args = rt.alloc(19 * 4);
   rt.i32(args, 19).set([CODES[op]!, sx.ptr, out, ...outer.shape, ...outer.strides, ...inner.shape, ...inner.strides]);
-  rt.run("reduce", args, Math.max(1, Math.min(rt.threads, outSize >> 4, Math.floor(xl.size / MIN_ELEMENTS_PER_THREAD))));
+  rt.run("reduce", args, Math.min(Math.max(1, outSize >> 4), rt.sharesFor(Math.floor(xl.size / MIN_ELEMENTS_PER_THREAD))));
   return op === "argmax" || op === "argmin" ? rt.i32(out, outSize).slice() : rt.f32(out, outSize).slice();
 }

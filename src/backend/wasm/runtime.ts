@@ -16,7 +16,9 @@ const PAGE = 65536;
 const CTRL_BASE = 1024; // the control block (see worker-loop.ts); address 0 stays unused
 const ARENA_BASE = PAGE;
 const MAX_WORKERS = 64;
-const C = { kernel: 2, args: 3, nthreads: 4, job: 5, ready: 16, tid: 80, go: 144, sleeping: 208, claim: 272, done: 336, error: 400 } as const;
+const C = { kernel: 2, args: 3, shares: 4, job: 5, next: 6, done: 7, error: 8, ready: 16, go: 144, sleeping: 208 } as const;
+/** Shares per thread: finer shares let a busy machine's late worker cost less. */
+const SHARES_PER_THREAD = 4;
 
 type KernelFn = (args: number, tid: number, nthreads: number) => void;
 
@@ -147,47 +149,54 @@ export class WasmRuntime {
     return new Int32Array(this.buffer, ptr, length);
   }
 
-  /** Runs `kernel(args, tid, nthreads)` on up to `maxThreads` threads and returns when all are done. */
-  run(kernel: KernelName, args: number, maxThreads: number): void {
+  /**
+   * Shares of a job run on up to `maxThreads` threads: the caller passes the share count to
+   * `run`, which calls kernel(args, share, shares) once per share and returns when all are done.
+   * Kernels needing per-thread scratch index it by share.
+   */
+  sharesFor(maxThreads: number): number {
+    this.refreshReady();
+    const threads = Math.min(maxThreads, 1 + this.readyWorkers.length);
+    return threads <= 1 ? 1 : threads * SHARES_PER_THREAD;
+  }
+
+  /** Runs `kernel(args, share, shares)` for every share in [0, shares) and returns when all are done. */
+  run(kernel: KernelName, args: number, shares: number): void {
     const id = KERNELS.indexOf(kernel);
     const fn = this.kernels[id];
     const ctrl = this.ctrl;
-    this.refreshReady();
-    const helpers = ctrl === null ? [] : this.readyWorkers.slice(0, Math.max(0, maxThreads - 1));
-    if (ctrl === null || helpers.length === 0) {
-      fn(args, 0, 1);
+    if (ctrl === null || shares <= 1) {
+      for (let share = 0; share < shares; share++) fn(args, share, shares);
       return;
     }
-    const nthreads = helpers.length + 1;
-    const job = Atomics.add(ctrl, C.job, 1) + 1;
+    const helpers = this.readyWorkers.slice(0, Math.ceil(shares / SHARES_PER_THREAD) - 1);
+    const job = (Atomics.add(ctrl, C.job, 1) + 1) & 0xfffff;
     Atomics.store(ctrl, C.kernel, id);
     Atomics.store(ctrl, C.args, args);
-    Atomics.store(ctrl, C.nthreads, nthreads);
-    for (let i = 0; i < helpers.length; i++) {
-      const w = helpers[i];
-      Atomics.store(ctrl, C.tid + w, i + 1);
-      Atomics.store(ctrl, C.error + w, 0);
+    Atomics.store(ctrl, C.shares, shares);
+    Atomics.store(ctrl, C.done, 0);
+    Atomics.store(ctrl, C.error, 0);
+    Atomics.store(ctrl, C.next, job << 11);
+    for (const w of helpers) {
       Atomics.store(ctrl, C.go + w, job);
       if (Atomics.load(ctrl, C.sleeping + w) !== 0) Atomics.notify(ctrl, C.go + w, 1);
     }
     try {
-      fn(args, 0, nthreads);
+      for (;;) {
+        const next = Atomics.load(ctrl, C.next);
+        const share = next & 0x7ff;
+        if (share >= shares) break;
+        if (Atomics.compareExchange(ctrl, C.next, next, next + 1) !== next) continue;
+        fn(args, share, shares);
+        Atomics.add(ctrl, C.done, 1);
+      }
     } finally {
-      // Take over the shares no worker has claimed yet; wait for the ones being computed, even
-      // if this thread's share failed, since the arena is reused by the next call.
-      for (let i = 0; i < helpers.length; i++) {
-        const w = helpers[i];
-        const last = Atomics.load(ctrl, C.claim + w);
-        if (last < job && Atomics.compareExchange(ctrl, C.claim + w, last, job) === last) {
-          fn(args, i + 1, nthreads);
-          continue;
-        }
-        for (let done = Atomics.load(ctrl, C.done + w); done !== job; done = Atomics.load(ctrl, C.done + w)) {
-          if (this.canBlock) Atomics.wait(ctrl, C.done + w, done, 50);
-        }
-        if (Atomics.load(ctrl, C.error + w) !== 0) fail("wasm", `kernel ${kernel} failed in a worker thread`);
+      // Wait for the shares the workers hold, even if one of ours failed: the arena is reused next.
+      for (let done = Atomics.load(ctrl, C.done); done < shares; done = Atomics.load(ctrl, C.done)) {
+        if (this.canBlock) Atomics.wait(ctrl, C.done, done, 50);
       }
     }
+    if (Atomics.load(ctrl, C.error) !== 0) fail("wasm", `kernel ${kernel} failed in a worker thread`);
   }
 
   private refreshReady(): void {

@@ -4,15 +4,15 @@ import type { WindowGeometry } from "../backend.js";
 import { stage, unstage } from "./operands.js";
 import type { WasmRuntime } from "./runtime.js";
 
-// Planes per thread below which waking a thread costs more than it saves.
+// Elements per thread below which waking a thread costs more than it saves.
 const MIN_ELEMENTS_PER_THREAD = 64 * 1024;
 
 function geometryFields(g: WindowGeometry): number[] {
   return [g.batch, g.channels, g.inHeight, g.inWidth, g.kernelHeight, g.kernelWidth, g.strideH, g.strideW, g.padH, g.padW, g.dilationH, g.dilationW, g.outHeight, g.outWidth];
 }
 
-function threadsFor(rt: WasmRuntime, elements: number, planes: number): number {
-  return Math.max(1, Math.min(rt.threads, planes, Math.floor(elements / MIN_ELEMENTS_PER_THREAD)));
+function sharesFor(rt: WasmRuntime, elements: number, planes: number): number {
+  return Math.min(planes, rt.sharesFor(Math.floor(elements / MIN_ELEMENTS_PER_THREAD)));
 }
 
 /** im2col on the wasm kernel: [N, C, H, W] (any strides) -> [N, C*kH*kW, outH*outW]. */
@@ -24,7 +24,7 @@ export function unfoldOn(rt: WasmRuntime, x: Storage, xl: Layout, g: WindowGeome
   const args = rt.alloc(22 * 4);
   rt.i32(args, 22).set([sx.ptr, ...sx.strides, out, 0, 0, ...geometryFields(g)]);
   rt.f32(args + 24, 1)[0] = g.padValue;
-  rt.run("unfold", args, threadsFor(rt, size, g.batch * g.channels));
+  rt.run("unfold", args, sharesFor(rt, size, g.batch * g.channels));
   return unstage(rt, out, size);
 }
 
@@ -36,6 +36,6 @@ export function foldOn(rt: WasmRuntime, cols: Storage, colsLayout: Layout, g: Wi
   const out = rt.alloc(size * 4);
   const args = rt.alloc(22 * 4);
   rt.i32(args, 22).set([sc.ptr, ...sc.strides, 0, out, 0, 0, ...geometryFields(g)]);
-  rt.run("fold", args, threadsFor(rt, colsLayout.size, g.batch * g.channels));
+  rt.run("fold", args, sharesFor(rt, colsLayout.size, g.batch * g.channels));
   return unstage(rt, out, size);
 }

@@ -4,21 +4,20 @@
  * self-contained: no imports, no closures, plain JavaScript.
  *
  * Control block (Int32Array at `ctrlBase` in the shared memory; indices as in runtime.ts):
- * 2 kernel id, 3 args pointer, 4 thread count, 5 job number; per worker w: 16+w ready flag,
- * 80+w thread index of its share, 144+w go (the job number it is called for), 208+w set while
- * it sleeps, 272+w claim (the last job whose share someone took), 336+w done (the last job
- * whose share it finished), 400+w error flag.
+ * 2 kernel id, 3 args pointer, 4 share count, 5 job number, 6 next share (job << 11 | index),
+ * 7 shares done, 8 error flag; per worker w: 16+w ready flag, 144+w go (the job it is called
+ * for), 208+w set while it sleeps.
  *
- * A share is claimed with a compare-and-swap, by the worker or, if the worker is late (the
- * machine is busy), by the calling thread itself, so a descheduled worker never stalls a job.
+ * A job is cut into more shares than threads; every thread, the caller included, claims shares
+ * with a compare-and-swap until none is left, so a descheduled worker delays a job by at most
+ * the one share it holds.
  */
 export function workerLoop(module: WebAssembly.Module, memory: WebAssembly.Memory, ctrlBase: number, worker: number, kernelNames: string[]): void {
   const instance = new WebAssembly.Instance(module, { env: { memory } });
-  const exports = instance.exports as Record<string, (args: number, tid: number, nthreads: number) => void>;
+  const exports = instance.exports as Record<string, (args: number, share: number, shares: number) => void>;
   const kernels = kernelNames.map((name) => exports[name]);
   const ctrl = new Int32Array(memory.buffer, ctrlBase, 512);
   const go = 144 + worker;
-  const claim = 272 + worker;
   let seen = Atomics.load(ctrl, go);
   Atomics.store(ctrl, 16 + worker, 1);
   for (;;) {
@@ -30,14 +29,20 @@ export function workerLoop(module: WebAssembly.Module, memory: WebAssembly.Memor
       Atomics.store(ctrl, 208 + worker, 0);
     }
     seen = Atomics.load(ctrl, go);
-    const last = Atomics.load(ctrl, claim);
-    if (last >= seen || Atomics.compareExchange(ctrl, claim, last, seen) !== last) continue;
-    try {
-      kernels[Atomics.load(ctrl, 2)](Atomics.load(ctrl, 3), Atomics.load(ctrl, 80 + worker), Atomics.load(ctrl, 4));
-    } catch {
-      Atomics.store(ctrl, 400 + worker, 1);
+    const tag = seen & 0xfffff;
+    for (;;) {
+      const next = Atomics.load(ctrl, 6);
+      if (next >>> 11 !== tag) break;
+      const share = next & 0x7ff;
+      const shares = Atomics.load(ctrl, 4);
+      if (share >= shares) break;
+      if (Atomics.compareExchange(ctrl, 6, next, next + 1) !== next) continue;
+      try {
+        kernels[Atomics.load(ctrl, 2)](Atomics.load(ctrl, 3), share, shares);
+      } catch {
+        Atomics.store(ctrl, 8, 1);
+      }
+      if (Atomics.add(ctrl, 7, 1) + 1 === shares) Atomics.notify(ctrl, 7);
     }
-    Atomics.store(ctrl, 336 + worker, seen);
-    Atomics.notify(ctrl, 336 + worker);
   }
 }
