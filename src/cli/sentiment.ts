@@ -29,7 +29,7 @@ export const TRAIN_SENTIMENT_OPTIONS: Record<string, OptionSpec> = {
   data: { type: "string", description: "folder with train.tsv and dev.tsv (SST-2, GLUE layout), or the UCI files with --format uci" },
   format: { type: "string", description: `data layout: ${SENTIMENT_FORMATS.join(" | ")} (default sst2)` },
   model: { type: "string", description: `${SENTIMENT_MODEL_KINDS.join(" | ")} (default ${DEFAULT_SENTIMENT_MODEL})` },
-  epochs: { type: "integer", description: "most epochs to train (default 3; early stopping may end sooner)" },
+  epochs: { type: "integer", description: "most epochs to train (default 2; early stopping may end sooner)" },
   "batch-size": { type: "integer", description: "sentences per step (default 64)" },
   lr: { type: "number", description: "Adam learning rate (default 2e-3; 5e-4 for transformer)" },
   seed: { type: "integer", description: "seed for initialisation, the validation slice and shuffling (default 0)" },
@@ -122,6 +122,7 @@ export async function trainSentimentCommand(argv: readonly string[], out: Output
     valid_samples: result.validSamples,
     dev_samples: result.devSamples,
     vocab_size: result.vocabSize,
+    max_len: settings.maxLen,
     batch_size: settings.batchSize,
     lr: settings.lr,
     seed: settings.seed,
@@ -146,7 +147,9 @@ export async function classifyCommand(argv: readonly string[], out: Output): Pro
   if (typeof options.checkpoint !== "string" || options.checkpoint === "") fail(op, "--checkpoint PATH is required: a file written by flint train sentiment --save");
   if (positional.length === 0) fail(op, 'give the text to classify, e.g. flint classify --checkpoint model.safetensors "a gripping, funny film"');
   const classifier = loadSentimentCheckpoint(options.checkpoint);
-  for (const p of classifySentences(classifier, positional)) {
+  // Sentences are cut as in training.
+  const maxLen = typeof classifier.training.max_len === "number" ? classifier.training.max_len : undefined;
+  for (const p of classifySentences(classifier, positional, { maxLen })) {
     if (options.json) out(JSON.stringify({ text: p.text, label: p.labelName, probability: p.probability, probabilities: Object.fromEntries(classifier.labelNames.map((n, i) => [n, p.probabilities[i]])), unknown_tokens: p.unknownTokens }));
     else out(`${p.labelName}\t${p.probability.toFixed(4)}`);
   }

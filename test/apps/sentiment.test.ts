@@ -110,8 +110,8 @@ test("training: a tiny CNN learns UCI sentiment well above chance; checkpoints r
   assert.equal(result.bestEpoch, epochs.indexOf(Math.max(...epochs)) + 1);
   assert.equal(result.trainSamples + result.validSamples, 2400);
   assert.equal(result.devSamples, 600);
-  // Chance is 0.5 (balanced); 0.62 is six standard deviations above it on 600 dev sentences.
-  assert.ok(result.devAccuracy > 0.62, `dev accuracy ${result.devAccuracy} should be well above chance (0.5)`);
+  // Chance is 0.5 (balanced; 600 dev sentences, so one standard deviation is 0.02); seeds 0-2 reach 0.78-0.80.
+  assert.ok(result.devAccuracy > 0.7, `dev accuracy ${result.devAccuracy} should be well above chance (0.5)`);
 
   const texts = ["Great phone, works perfectly and I love it.", "Terrible food, rude staff, never again.", "", "zzzqx blorptastic"];
   const before = classifySentences(result.classifier, texts);

@@ -28,6 +28,12 @@ export interface SentimentModelConfig {
   /** LSTM hidden size per direction, CNN filters per width, or the Transformer's feed-forward width. */
   hiddenSize: number;
   dropout: number;
+  /**
+   * Standard deviation of the N(0, std) embedding init (default 0.1). PyTorch's default N(0, 1)
+   * learns SST-2 markedly slower: the CNN's dev accuracy after 2 epochs is 0.806 with it and
+   * 0.828 with 0.1 (examples/sentiment_pytorch.py).
+   */
+  embeddingInitStd?: number;
   /** CNN filter widths. */
   kernelSizes?: number[];
   /** Transformer layers and heads. */
@@ -39,11 +45,11 @@ export interface SentimentModelConfig {
 export function defaultSentimentConfig(kind: SentimentModelKind, vocabSize: number, numClasses: number): SentimentModelConfig {
   switch (kind) {
     case "bilstm":
-      return { kind, vocabSize, numClasses, embeddingDim: 128, hiddenSize: 128, dropout: 0.5 };
+      return { kind, vocabSize, numClasses, embeddingDim: 128, hiddenSize: 128, dropout: 0.5, embeddingInitStd: 0.1 };
     case "cnn":
-      return { kind, vocabSize, numClasses, embeddingDim: 128, hiddenSize: 100, dropout: 0.5, kernelSizes: [3, 4, 5] };
+      return { kind, vocabSize, numClasses, embeddingDim: 128, hiddenSize: 100, dropout: 0.5, embeddingInitStd: 0.1, kernelSizes: [3, 4, 5] };
     case "transformer":
-      return { kind, vocabSize, numClasses, embeddingDim: 128, hiddenSize: 256, dropout: 0.1, numLayers: 2, numHeads: 4 };
+      return { kind, vocabSize, numClasses, embeddingDim: 128, hiddenSize: 256, dropout: 0.1, embeddingInitStd: 0.1, numLayers: 2, numHeads: 4 };
   }
 }
 
@@ -54,6 +60,16 @@ export abstract class SentimentModel extends flint.nn.Module {
   }
 
   abstract override forward(ids: Tensor, lengths: readonly number[]): Tensor;
+}
+
+/** An embedding with id 0 (<pad>) as the zero padding row, initialised N(0, config.embeddingInitStd). */
+function wordEmbedding(config: SentimentModelConfig): flint.nn.Embedding {
+  const embedding = new nn.Embedding(config.vocabSize, config.embeddingDim, { paddingIdx: 0 });
+  flint.noGrad(() => {
+    embedding.weight.normal_(0, config.embeddingInitStd ?? 0.1);
+    embedding.weight.select(0, 0).fill_(0);
+  });
+  return embedding;
 }
 
 /** [B, T] bool, true at padding (t >= lengths[b]). */
@@ -71,17 +87,18 @@ export class BiLSTMClassifier extends SentimentModel {
 
   constructor(config: SentimentModelConfig) {
     super(config);
-    this.embedding = new nn.Embedding(config.vocabSize, config.embeddingDim, { paddingIdx: 0 });
+    this.embedding = wordEmbedding(config);
     this.lstm = new nn.LSTM(config.embeddingDim, config.hiddenSize, { batchFirst: true, bidirectional: true });
     this.dropout = new nn.Dropout(config.dropout);
     this.fc = new nn.Linear(2 * config.hiddenSize, config.numClasses);
   }
 
   forward(ids: Tensor, lengths: readonly number[]): Tensor {
-    const T = ids.shape[1];
-    const [states] = this.lstm.forward(this.embedding.forward(ids), null, { lengths: lengths.map((n) => Math.max(1, n)) });
+    // An empty sentence is read as its one <pad> token.
+    const steps = lengths.map((n) => Math.max(1, n));
+    const [states] = this.lstm.forward(this.embedding.forward(ids), null, { lengths: steps });
     // Max over the real time steps only: padded steps are pushed below any real value.
-    const pooled = states.maskedFill(paddingMaskOf(lengths.map((n) => Math.max(1, n)), T).unsqueeze(2), -1e9).amax(1);
+    const pooled = states.maskedFill(paddingMaskOf(steps, ids.shape[1]).unsqueeze(2), -1e9).amax(1);
     return this.fc.forward(this.dropout.forward(pooled));
   }
 }
@@ -97,7 +114,7 @@ export class CNNClassifier extends SentimentModel {
     super(config);
     this.kernelSizes = config.kernelSizes ?? [3, 4, 5];
     if (this.kernelSizes.length === 0 || this.kernelSizes.some((k) => !Number.isInteger(k) || k < 1)) fail("CNNClassifier", `kernelSizes must be positive integers, got [${this.kernelSizes.join(", ")}]`);
-    this.embedding = new nn.Embedding(config.vocabSize, config.embeddingDim, { paddingIdx: 0 });
+    this.embedding = wordEmbedding(config);
     this.convs = new nn.ModuleList(this.kernelSizes.map((k) => new nn.Conv1d(config.embeddingDim, config.hiddenSize, k)));
     this.dropout = new nn.Dropout(config.dropout);
     this.fc = new nn.Linear(this.kernelSizes.length * config.hiddenSize, config.numClasses);
@@ -122,6 +139,9 @@ export class CNNClassifier extends SentimentModel {
   }
 }
 
+/** Longest sentence the Transformer's positional table covers. */
+export const TRANSFORMER_MAX_TOKENS = 1024;
+
 export class TransformerClassifier extends SentimentModel {
   embedding: flint.nn.Embedding;
   positional: flint.nn.SinusoidalPositionalEncoding;
@@ -131,8 +151,8 @@ export class TransformerClassifier extends SentimentModel {
   constructor(config: SentimentModelConfig) {
     super(config);
     const d = config.embeddingDim;
-    this.embedding = new nn.Embedding(config.vocabSize, d, { paddingIdx: 0 });
-    this.positional = new nn.SinusoidalPositionalEncoding(d, { dropout: config.dropout, batchFirst: true, maxLen: 1024 });
+    this.embedding = wordEmbedding(config);
+    this.positional = new nn.SinusoidalPositionalEncoding(d, { dropout: config.dropout, batchFirst: true, maxLen: TRANSFORMER_MAX_TOKENS });
     const layer = new nn.TransformerEncoderLayer(d, config.numHeads ?? 4, { dimFeedforward: config.hiddenSize, dropout: config.dropout, batchFirst: true });
     this.encoder = new nn.TransformerEncoder(layer, config.numLayers ?? 2);
     this.fc = new nn.Linear(d, config.numClasses);

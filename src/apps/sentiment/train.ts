@@ -9,7 +9,7 @@ import { WordTokenizer } from "../../text/index.js";
 import { evaluationBatches, shuffled, trainingBatches, type EncodedSet } from "./batches.js";
 import type { SentimentClassifier } from "./checkpoint.js";
 import type { LabelledSentences, SentimentSplits } from "./data.js";
-import { createSentimentModel, defaultSentimentConfig, type SentimentModel, type SentimentModelConfig, type SentimentModelKind } from "./models.js";
+import { createSentimentModel, defaultSentimentConfig, TRANSFORMER_MAX_TOKENS, type SentimentModel, type SentimentModelConfig, type SentimentModelKind } from "./models.js";
 
 const F = flint.nn.functional;
 
@@ -37,7 +37,7 @@ export function defaultLearningRate(kind: SentimentModelKind): number {
 }
 
 export function defaultTrainSettings(model: SentimentModelKind): SentimentTrainSettings {
-  return { model, epochs: 3, batchSize: 64, lr: defaultLearningRate(model), seed: 0, validFraction: 0.05, minFreq: 2, maxLen: 128, patience: 2 };
+  return { model, epochs: 2, batchSize: 64, lr: defaultLearningRate(model), seed: 0, validFraction: 0.05, minFreq: 2, maxLen: 128, patience: 2 };
 }
 
 export interface EpochReport {
@@ -107,6 +107,7 @@ function checkSettings(s: SentimentTrainSettings): void {
   if (!(s.validFraction > 0 && s.validFraction < 1)) fail(op, `--valid-fraction must be in (0, 1), got ${s.validFraction}`);
   if (!Number.isInteger(s.minFreq) || s.minFreq < 1) fail(op, `--min-freq must be at least 1, got ${s.minFreq}`);
   if (!Number.isInteger(s.maxLen) || s.maxLen < 1) fail(op, `--max-len must be at least 1, got ${s.maxLen}`);
+  if (s.model === "transformer" && s.maxLen > TRANSFORMER_MAX_TOKENS) fail(op, `--max-len ${s.maxLen} exceeds the transformer's ${TRANSFORMER_MAX_TOKENS} positions`);
   if (!Number.isInteger(s.patience) || s.patience < 1) fail(op, `--patience must be at least 1, got ${s.patience}`);
 }
 
