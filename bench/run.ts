@@ -11,7 +11,7 @@ import * as flint from "../src/index.js";
 import "../src/backend/wasm/index.js";
 import { wasmRuntime } from "../src/backend/wasm/runtime.js";
 import { medianMs } from "./timing.js";
-import { DESCRIPTIONS, WORKLOADS } from "./workloads.js";
+import { DESCRIPTIONS, MIN_BUDGET_MS, WORKLOADS } from "./workloads.js";
 import { registerTfGradients } from "./tfjs-gradients.js";
 import { TF_WORKLOADS, tf, useTfBackend } from "./tfjs-workloads.js";
 
@@ -69,7 +69,7 @@ function runFlint(): void {
   const note = `wasm, ${rt.threads} threads${rt.relaxedSimd ? ", relaxed SIMD" : ""}`;
   for (const n of names) {
     log(`flint ${n} ...`);
-    put(n, "flint", { ms: medianMs(WORKLOADS[n](), budget), note });
+    put(n, "flint", { ms: medianMs(WORKLOADS[n](), Math.max(budget, MIN_BUDGET_MS[n] ?? 0)), note });
   }
 }
 
@@ -79,6 +79,10 @@ const SLOW_ON_TFJS_CPU = new Set(["lenetConv", "lenetStep"]);
 async function runTf(backend: "wasm" | "cpu"): Promise<void> {
   await useTfBackend(backend);
   for (const n of names) {
+    if (!(n in TF_WORKLOADS)) {
+      put(n, `tfjs-${backend}`, { ms: null, note: "not written for TensorFlow.js" });
+      continue;
+    }
     if (backend === "cpu" && SLOW_ON_TFJS_CPU.has(n) && !args.includes("--slow")) {
       put(n, "tfjs-cpu", { ms: null, note: "skipped (minutes per step; run with --slow)" });
       continue;

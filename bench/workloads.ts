@@ -1,6 +1,8 @@
-// flint side of `npm run bench`: the same workloads as bench/torch_workloads.py and
-// bench/tfjs-workloads.ts. Each factory builds its inputs once and returns one timed step.
+// flint side of `npm run bench`: the same workloads as bench/torch_workloads.py and (all but the
+// sequence models of bench/sequence-workloads.ts) bench/tfjs-workloads.ts. Each factory builds its
+// inputs once and returns one timed step.
 import * as flint from "../src/index.js";
+import { charLstmStep, transformerStep } from "./sequence-workloads.js";
 
 const F = flint.nn.functional;
 type Tensor = flint.Tensor;
@@ -88,6 +90,17 @@ export const WORKLOADS: Record<string, Workload> = {
   lenetConv,
   lenetStep: () => trainStep(lenet()),
   mlpStep: () => trainStep(mlp()),
+  charLstmStep,
+  transformerStep,
+};
+
+/**
+ * Time budgets (ms) for steps that take seconds: with the default 1.5 s budget such a step would
+ * be timed once (see medianMs); these leave room for a median of several runs instead.
+ */
+export const MIN_BUDGET_MS: Record<string, number> = {
+  charLstmStep: 12000,
+  transformerStep: 6000,
 };
 
 /** What each workload is, for the table. */
@@ -97,4 +110,6 @@ export const DESCRIPTIONS: Record<string, string> = {
   lenetConv: "LeNet conv layers fwd+bwd, batch 64",
   lenetStep: "LeNet training step (SGD), batch 64",
   mlpStep: "MLP 784-256-128-10 step, batch 64",
+  charLstmStep: "char-LSTM step (AdamW): emb 64, 2x256, batch 32, 100 steps",
+  transformerStep: "Transformer step (AdamW): 4x128, 4 heads, block 64, batch 12",
 };
