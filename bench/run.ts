@@ -1,7 +1,7 @@
 // `npm run bench [-- --json] [--only gemm1024,lenetStep] [--budget 1500] [--slow]`: times every
 // workload in flint, PyTorch (Debian's python3-torch via /usr/bin/python3, best of several
-// thread settings) and TensorFlow.js 4.22 (wasm and cpu backends), in one run, and prints the
-// medians and the ratios flint/other (below 1 means flint is faster).
+// thread settings) and TensorFlow.js 4.22 (wasm and cpu backends; not the sequence models), in
+// one run, and prints the medians and the ratios flint/other (below 1 means flint is faster).
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";

@@ -197,7 +197,7 @@ def main():
     p.add_argument("--max-len", type=int, default=128)
     p.add_argument("--patience", type=int, default=2)
     a = p.parse_args()
-    lr = a.lr if a.lr is not None else (5e-4 if a.model == "transformer" else 2e-3)
+    lr = a.lr if a.lr is not None else {"cnn": 1e-3, "bilstm": 2e-3, "transformer": 5e-4}[a.model]
     torch.manual_seed(a.seed)
     rng = random.Random(a.seed)
     (train_s, train_y), (dev_s, dev_y) = load(a.data, a.format)

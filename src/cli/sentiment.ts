@@ -31,7 +31,7 @@ export const TRAIN_SENTIMENT_OPTIONS: Record<string, OptionSpec> = {
   model: { type: "string", description: `${SENTIMENT_MODEL_KINDS.join(" | ")} (default ${DEFAULT_SENTIMENT_MODEL})` },
   epochs: { type: "integer", description: "most epochs to train (default 2; early stopping may end sooner)" },
   "batch-size": { type: "integer", description: "sentences per step (default 64)" },
-  lr: { type: "number", description: "Adam learning rate (default 2e-3; 5e-4 for transformer)" },
+  lr: { type: "number", description: "Adam learning rate (default 1e-3 for cnn, 2e-3 for bilstm, 5e-4 for transformer)" },
   seed: { type: "integer", description: "seed for initialisation, the validation slice and shuffling (default 0)" },
   "valid-fraction": { type: "number", description: "share of the training data held out for early stopping (default 0.05)" },
   "min-freq": { type: "integer", description: "words seen fewer times in training become <unk> (default 2)" },

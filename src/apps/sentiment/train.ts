@@ -31,9 +31,12 @@ export interface SentimentTrainSettings {
   modelOverrides?: Partial<Omit<SentimentModelConfig, "kind" | "vocabSize" | "numClasses">>;
 }
 
-/** Adam learning rate per model (the BiLSTM reference's 2e-3; a gentler one for attention). */
+/**
+ * Adam learning rate per model: the BiLSTM reference's 2e-3; 1e-3 for the CNN (SST-2 dev 0.833
+ * after 2 epochs in PyTorch, against 0.828 with 2e-3); a gentler 5e-4 for attention.
+ */
 export function defaultLearningRate(kind: SentimentModelKind): number {
-  return kind === "transformer" ? 5e-4 : 2e-3;
+  return kind === "cnn" ? 1e-3 : kind === "transformer" ? 5e-4 : 2e-3;
 }
 
 export function defaultTrainSettings(model: SentimentModelKind): SentimentTrainSettings {
