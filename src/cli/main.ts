@@ -3,12 +3,14 @@ import { trainCharlmCommand } from "./charlm.js";
 import { evalCommand } from "./eval.js";
 import { generateCommand } from "./generate.js";
 import { trainMusicCommand } from "./music.js";
+import { classifyCommand, trainSentimentCommand } from "./sentiment.js";
 import { trainCommand, type Output } from "./train.js";
 
 /** `flint train <name>` for workloads that are not MNIST classifiers: their own options. */
 const OTHER_TRAINERS: Record<string, (argv: readonly string[], out: Output) => Promise<number>> = {
   charlm: trainCharlmCommand,
   music: trainMusicCommand,
+  sentiment: trainSentimentCommand,
 };
 
 const USAGE = `flint: deep learning for TypeScript with PyTorch's API
@@ -20,6 +22,8 @@ Usage:
   flint train charlm --data FILE [--model lstm|gru|rnn|transformer] [--steps N] [--save PATH] [--json]
   flint train music --data FILE.abc [--tunes 20] [--output generated.abc] [--json]
   flint generate --checkpoint PATH [--prompt TEXT] [--length N] [--temperature T] [--top-k K]
+  flint train sentiment --data DIR [--format sst2|uci] [--model cnn|bilstm|transformer] [--epochs N] [--save PATH] [--json]
+  flint classify --checkpoint PATH "text" [...]
   flint <command> --help, flint train <model> --help`;
 
 /**
@@ -38,6 +42,8 @@ export async function main(argv: readonly string[], out: Output = (line) => proc
         return await generateCommand(rest, out, (text) => process.stdout.write(text));
       case "eval":
         return await evalCommand(rest, out);
+      case "classify":
+        return await classifyCommand(rest, out);
       case undefined:
       case "help":
       case "--help":

@@ -26,17 +26,18 @@ async function run(command: typeof trainSentimentCommand, argv: string[]): Promi
 const checkpoint = join(scratch, "model.safetensors");
 
 test("train sentiment --json: the last line holds dev_accuracy and train_seconds; --save writes a checkpoint", async () => {
-  const { code, lines } = await run(trainSentimentCommand, ["--data", sliceDir, "--format", "uci", "--epochs", "3", "--save", checkpoint, "--json"]);
+  const { code, lines } = await run(trainSentimentCommand, ["--data", sliceDir, "--format", "uci", "--epochs", "4", "--lr", "0.005", "--min-freq", "1", "--save", checkpoint, "--json"]);
   assert.equal(code, 0);
   assert.equal(lines.length, 1, "--json prints only the summary on stdout");
   const summary = JSON.parse(lines[0]);
   assert.equal(summary.model, "cnn");
   assert.equal(summary.format, "uci");
+  assert.equal(summary.lr, 0.005);
   assert.equal(summary.dev_samples, 150);
   assert.equal(summary.train_samples + summary.valid_samples, 600);
   assert.ok(summary.dev_accuracy > 0.6, `dev_accuracy ${summary.dev_accuracy}`);
   assert.ok(summary.train_seconds > 0);
-  assert.ok(summary.best_epoch >= 1 && summary.best_epoch <= 3);
+  assert.ok(summary.best_epoch >= 1 && summary.best_epoch <= 4);
 });
 
 test("classify: label and probability per sentence, also for empty and unknown-word input", async () => {
