@@ -5,12 +5,14 @@ import { generateCommand } from "./generate.js";
 import { trainMusicCommand } from "./music.js";
 import { classifyCommand, trainSentimentCommand } from "./sentiment.js";
 import { trainCommand, type Output } from "./train.js";
+import { trainTranslateCommand, translateCommand } from "./translate.js";
 
 /** `flint train <name>` for workloads that are not MNIST classifiers: their own options. */
 const OTHER_TRAINERS: Record<string, (argv: readonly string[], out: Output) => Promise<number>> = {
   charlm: trainCharlmCommand,
   music: trainMusicCommand,
   sentiment: trainSentimentCommand,
+  translate: trainTranslateCommand,
 };
 
 const USAGE = `flint: deep learning for TypeScript with PyTorch's API
@@ -24,6 +26,9 @@ Usage:
   flint generate --checkpoint PATH [--prompt TEXT] [--length N] [--temperature T] [--top-k K]
   flint train sentiment --data DIR [--format sst2|uci] [--model cnn|bilstm|transformer] [--epochs N] [--save PATH] [--json]
   flint classify --checkpoint PATH "text" [...]
+  flint train translate --data FILE [--epochs 10] [--hidden 256] [--no-attention] [--reverse-source] [--beam K]
+              [--seed 0] [--save PATH] [--json]
+  flint translate --checkpoint PATH [--beam K] [--attention FILE.svg] "i am cold ."
   flint <command> --help, flint train <model> --help`;
 
 /**
@@ -44,6 +49,8 @@ export async function main(argv: readonly string[], out: Output = (line) => proc
         return await evalCommand(rest, out);
       case "classify":
         return await classifyCommand(rest, out);
+      case "translate":
+        return await translateCommand(rest, out);
       case undefined:
       case "help":
       case "--help":
