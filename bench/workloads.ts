@@ -18,11 +18,12 @@ function param(shape: number[], fanIn: number): Tensor {
 }
 
 function nllLoss(logProbs: Tensor, target: Tensor): Tensor {
-  return logProbs.gather(1, target.unsqueeze(1)).mean().neg();
+  return F.nllLoss(logProbs, target);
 }
 
+/** F.linear, as PyTorch's side uses nn.Linear (one fused op with the bias added in the GEMM). */
 function linear(x: Tensor, w: Tensor, b: Tensor): Tensor {
-  return x.matmul(w.t()).add(b);
+  return F.linear(x, w, b);
 }
 
 /** The PyTorch MNIST example's LeNet (lecture 001): conv 1->20->50, fc 800->500->10. */

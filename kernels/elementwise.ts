@@ -1,11 +1,64 @@
 // Elementwise float32 kernels over up to 4 broadcast dims (the caller coalesces layouts first).
 // Each thread takes a contiguous range of output elements; the innermost dim runs in 128-bit
-// SIMD when the operands are contiguous or broadcast along it (stride 1 or 0), scalar otherwise.
+// SIMD when the operands are contiguous or broadcast along it (stride 1 or 0); strided rows gather
+// four lanes, and row tails run the vector code on one lane, so every element of a float op goes
+// through the same arithmetic.
+import { erfv, expm1v, expv, log1pv, logv, sigmoidv, tanhv } from "./math";
 
 // Op codes, shared with src/backend/wasm/elementwise.ts.
 const ADD = 0, SUB = 1, MUL = 2, DIV = 3, MAXIMUM = 4, MINIMUM = 5;
 const EQ = 6, NE = 7, LT = 8, LE = 9, GT = 10, GE = 11;
+// Fused backward ops: binary(grad, x) for GELU, binary(grad, out) for sigmoid and tanh.
+const GELU_BACKWARD = 12, GELU_TANH_BACKWARD = 13, SIGMOID_BACKWARD = 14, TANH_BACKWARD = 15;
 const NEG = 0, ABS = 1, RELU = 2, SQRT = 3, SQUARE = 4, RECIPROCAL = 5;
+const EXP = 6, LOG = 7, TANH = 8, SIGMOID = 9, ERF = 10, EXPM1 = 11, LOG1P = 12, RSQRT = 13, GELU = 14, GELU_TANH = 15;
+
+// GELU's constants, as PyTorch's kernels use them.
+const SQRT1_2: f32 = 0.70710678118654752;
+const INV_SQRT_2PI: f32 = 0.39894228040143268; // 1 / sqrt(2 pi)
+const GELU_BETA: f32 = 0.79788456080286536; // sqrt(2 / pi)
+const GELU_KAPPA: f32 = 0.044715;
+
+// @ts-ignore: decorator
+@inline function k(v: f32): v128 {
+  return f32x4.splat(v);
+}
+
+/** 0.5 x (1 + erf(x / sqrt 2)). */
+// @ts-ignore: decorator
+@inline function geluVec(x: v128): v128 {
+  const half = f32x4.mul(x, k(0.5));
+  return f32x4.mul(half, f32x4.add(erfv(f32x4.mul(x, k(SQRT1_2))), k(1)));
+}
+
+/** 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+// @ts-ignore: decorator
+@inline function geluTanhVec(x: v128): v128 {
+  const x3 = f32x4.mul(f32x4.mul(x, x), x);
+  const inner = f32x4.mul(f32x4.add(x, f32x4.mul(x3, k(GELU_KAPPA))), k(GELU_BETA));
+  return f32x4.mul(f32x4.mul(x, k(0.5)), f32x4.add(tanhv(inner), k(1)));
+}
+
+/** g * (Phi(x) + x phi(x)), PyTorch's GeluBackward. */
+// @ts-ignore: decorator
+@inline function geluBackwardVec(g: v128, x: v128): v128 {
+  const cdf = f32x4.mul(f32x4.add(erfv(f32x4.mul(x, k(SQRT1_2))), k(1)), k(0.5));
+  const pdf = f32x4.mul(expv(f32x4.mul(f32x4.mul(x, x), k(-0.5))), k(INV_SQRT_2PI));
+  return f32x4.mul(g, f32x4.add(cdf, f32x4.mul(x, pdf)));
+}
+
+/** The derivative of the tanh approximation, term by term as PyTorch's GeluBackward computes it. */
+// @ts-ignore: decorator
+@inline function geluTanhBackwardVec(g: v128, x: v128): v128 {
+  const x2 = f32x4.mul(x, x);
+  const inner = f32x4.mul(f32x4.add(x, f32x4.mul(f32x4.mul(x2, x), k(GELU_KAPPA))), k(GELU_BETA));
+  const t = tanhv(inner);
+  const right = f32x4.add(t, k(1));
+  const leftDerivative = f32x4.mul(right, k(0.5));
+  const innerDerivative = f32x4.mul(f32x4.add(f32x4.mul(x2, k(3 * GELU_KAPPA)), k(1)), k(GELU_BETA));
+  const rightDerivative = f32x4.mul(f32x4.mul(f32x4.mul(x, k(0.5)), f32x4.sub(k(1), f32x4.mul(t, t))), innerDerivative);
+  return f32x4.mul(g, f32x4.add(leftDerivative, rightDerivative));
+}
 
 // @ts-ignore: decorator
 @inline function binaryVec(op: i32, x: v128, y: v128): v128 {
@@ -15,17 +68,16 @@ const NEG = 0, ABS = 1, RELU = 2, SQRT = 3, SQUARE = 4, RECIPROCAL = 5;
   if (op == DIV) return f32x4.div(x, y);
   // PyTorch's maximum/minimum propagate NaN, as wasm's f32x4.max/min do.
   if (op == MAXIMUM) return f32x4.max(x, y);
-  return f32x4.min(x, y);
+  if (op == MINIMUM) return f32x4.min(x, y);
+  if (op == GELU_BACKWARD) return geluBackwardVec(x, y);
+  if (op == GELU_TANH_BACKWARD) return geluTanhBackwardVec(x, y);
+  // g * out * (1 - out) and g * (1 - out^2), as PyTorch's SigmoidBackward and TanhBackward.
+  if (op == SIGMOID_BACKWARD) return f32x4.mul(x, f32x4.mul(f32x4.sub(k(1), y), y));
+  return f32x4.mul(x, f32x4.sub(k(1), f32x4.mul(y, y)));
 }
 
 // @ts-ignore: decorator
-@inline function binaryScalar(op: i32, x: f32, y: f32): f32 {
-  if (op == ADD) return x + y;
-  if (op == SUB) return x - y;
-  if (op == MUL) return x * y;
-  if (op == DIV) return x / y;
-  if (op == MAXIMUM) return x > y || x != x ? x : y;
-  if (op == MINIMUM) return x < y || x != x ? x : y;
+@inline function compareScalar(op: i32, x: f32, y: f32): f32 {
   if (op == EQ) return x == y ? 1 : 0;
   if (op == NE) return x != y ? 1 : 0;
   if (op == LT) return x < y ? 1 : 0;
@@ -42,38 +94,51 @@ const NEG = 0, ABS = 1, RELU = 2, SQRT = 3, SQUARE = 4, RECIPROCAL = 5;
   if (op == RELU) return v128.andnot(x, f32x4.lt(x, f32x4.splat(0)));
   if (op == SQRT) return f32x4.sqrt(x);
   if (op == SQUARE) return f32x4.mul(x, x);
-  return f32x4.div(f32x4.splat(1), x);
+  if (op == RECIPROCAL) return f32x4.div(f32x4.splat(1), x);
+  if (op == EXP) return expv(x);
+  if (op == LOG) return logv(x);
+  if (op == TANH) return tanhv(x);
+  if (op == SIGMOID) return sigmoidv(x);
+  if (op == ERF) return erfv(x);
+  if (op == EXPM1) return expm1v(x);
+  if (op == LOG1P) return log1pv(x);
+  if (op == RSQRT) return f32x4.div(f32x4.splat(1), f32x4.sqrt(x));
+  if (op == GELU) return geluVec(x);
+  return geluTanhVec(x);
 }
 
+/** Four floats `stride` elements apart. */
 // @ts-ignore: decorator
-@inline function unaryScalar(op: i32, x: f32): f32 {
-  if (op == NEG) return -x;
-  if (op == ABS) return abs<f32>(x);
-  if (op == RELU) return x < 0 ? 0 : x;
-  if (op == SQRT) return sqrt<f32>(x);
-  if (op == SQUARE) return x * x;
-  return 1 / x;
+@inline function gather(p: usize, stride: i32): v128 {
+  const step = <usize>stride << 2;
+  let v = f32x4.splat(load<f32>(p));
+  v = f32x4.replace_lane(v, 1, load<f32>(p + step));
+  v = f32x4.replace_lane(v, 2, load<f32>(p + 2 * step));
+  return f32x4.replace_lane(v, 3, load<f32>(p + 3 * step));
 }
 
 /** Row `count` elements of a binary op, output float32 (comparisons give 1/0 floats here). */
 // @ts-ignore: decorator
 @inline function binaryRow(op: i32, a: usize, sa: i32, b: usize, sb: i32, out: usize, count: i32, boolOut: bool): void {
   let i = 0;
-  if (!boolOut && op <= MINIMUM) {
-    if (sa == 1 && sb == 1) {
-      for (; i + 4 <= count; i += 4) v128.store(out + (<usize>i << 2), binaryVec(op, v128.load(a + (<usize>i << 2)), v128.load(b + (<usize>i << 2))));
-    } else if (sa == 1 && sb == 0) {
-      const y = v128.load32_splat(b);
-      for (; i + 4 <= count; i += 4) v128.store(out + (<usize>i << 2), binaryVec(op, v128.load(a + (<usize>i << 2)), y));
-    } else if (sa == 0 && sb == 1) {
-      const x = v128.load32_splat(a);
-      for (; i + 4 <= count; i += 4) v128.store(out + (<usize>i << 2), binaryVec(op, x, v128.load(b + (<usize>i << 2))));
-    }
+  if (boolOut) {
+    for (; i < count; i++) store<u8>(out + <usize>i, <u8>compareScalar(op, load<f32>(a + <usize>(i * sa) * 4), load<f32>(b + <usize>(i * sb) * 4)));
+    return;
+  }
+  if (sa == 1 && sb == 1) {
+    for (; i + 4 <= count; i += 4) v128.store(out + (<usize>i << 2), binaryVec(op, v128.load(a + (<usize>i << 2)), v128.load(b + (<usize>i << 2))));
+  } else if (sa == 1 && sb == 0) {
+    const y = v128.load32_splat(b);
+    for (; i + 4 <= count; i += 4) v128.store(out + (<usize>i << 2), binaryVec(op, v128.load(a + (<usize>i << 2)), y));
+  } else if (sa == 0 && sb == 1) {
+    const x = v128.load32_splat(a);
+    for (; i + 4 <= count; i += 4) v128.store(out + (<usize>i << 2), binaryVec(op, x, v128.load(b + (<usize>i << 2))));
+  } else {
+    for (; i + 4 <= count; i += 4) v128.store(out + (<usize>i << 2), binaryVec(op, gather(a + <usize>(i * sa) * 4, sa), gather(b + <usize>(i * sb) * 4, sb)));
   }
   for (; i < count; i++) {
-    const v = binaryScalar(op, load<f32>(a + <usize>(i * sa) * 4), load<f32>(b + <usize>(i * sb) * 4));
-    if (boolOut) store<u8>(out + <usize>i, <u8>v);
-    else store<f32>(out + (<usize>i << 2), v);
+    const x = v128.load32_splat(a + <usize>(i * sa) * 4), y = v128.load32_splat(b + <usize>(i * sb) * 4);
+    store<f32>(out + (<usize>i << 2), f32x4.extract_lane(binaryVec(op, x, y), 0));
   }
 }
 
@@ -81,7 +146,8 @@ const NEG = 0, ABS = 1, RELU = 2, SQRT = 3, SQUARE = 4, RECIPROCAL = 5;
 @inline function unaryRow(op: i32, a: usize, sa: i32, out: usize, count: i32): void {
   let i = 0;
   if (sa == 1) for (; i + 4 <= count; i += 4) v128.store(out + (<usize>i << 2), unaryVec(op, v128.load(a + (<usize>i << 2))));
-  for (; i < count; i++) store<f32>(out + (<usize>i << 2), unaryScalar(op, load<f32>(a + <usize>(i * sa) * 4)));
+  else for (; i + 4 <= count; i += 4) v128.store(out + (<usize>i << 2), unaryVec(op, gather(a + <usize>(i * sa) * 4, sa)));
+  for (; i < count; i++) store<f32>(out + (<usize>i << 2), f32x4.extract_lane(unaryVec(op, v128.load32_splat(a + <usize>(i * sa) * 4)), 0));
 }
 
 /**
@@ -115,7 +181,17 @@ const NEG = 0, ABS = 1, RELU = 2, SQRT = 3, SQUARE = 4, RECIPROCAL = 5;
         case RELU: unaryRow(RELU, pa, a3, po, count); break;
         case SQRT: unaryRow(SQRT, pa, a3, po, count); break;
         case SQUARE: unaryRow(SQUARE, pa, a3, po, count); break;
-        default: unaryRow(RECIPROCAL, pa, a3, po, count);
+        case RECIPROCAL: unaryRow(RECIPROCAL, pa, a3, po, count); break;
+        case EXP: unaryRow(EXP, pa, a3, po, count); break;
+        case LOG: unaryRow(LOG, pa, a3, po, count); break;
+        case TANH: unaryRow(TANH, pa, a3, po, count); break;
+        case SIGMOID: unaryRow(SIGMOID, pa, a3, po, count); break;
+        case ERF: unaryRow(ERF, pa, a3, po, count); break;
+        case EXPM1: unaryRow(EXPM1, pa, a3, po, count); break;
+        case LOG1P: unaryRow(LOG1P, pa, a3, po, count); break;
+        case RSQRT: unaryRow(RSQRT, pa, a3, po, count); break;
+        case GELU: unaryRow(GELU, pa, a3, po, count); break;
+        default: unaryRow(GELU_TANH, pa, a3, po, count);
       }
     } else {
       const pb = b + <usize>(i0 * b0 + i1 * b1 + i2 * b2 + col * b3) * 4;
@@ -131,7 +207,11 @@ const NEG = 0, ABS = 1, RELU = 2, SQRT = 3, SQUARE = 4, RECIPROCAL = 5;
         case LT: binaryRow(LT, pa, a3, pb, b3, po, count, true); break;
         case LE: binaryRow(LE, pa, a3, pb, b3, po, count, true); break;
         case GT: binaryRow(GT, pa, a3, pb, b3, po, count, true); break;
-        default: binaryRow(GE, pa, a3, pb, b3, po, count, true);
+        case GE: binaryRow(GE, pa, a3, pb, b3, po, count, true); break;
+        case GELU_BACKWARD: binaryRow(GELU_BACKWARD, pa, a3, pb, b3, po, count, false); break;
+        case GELU_TANH_BACKWARD: binaryRow(GELU_TANH_BACKWARD, pa, a3, pb, b3, po, count, false); break;
+        case SIGMOID_BACKWARD: binaryRow(SIGMOID_BACKWARD, pa, a3, pb, b3, po, count, false); break;
+        default: binaryRow(TANH_BACKWARD, pa, a3, pb, b3, po, count, false);
       }
     }
     e += count;

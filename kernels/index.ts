@@ -3,5 +3,10 @@
 // job (the threads claim shares until none is left; see src/backend/wasm/worker-loop.ts).
 export { matmul, gemmScratchBytes } from "./gemm";
 export { unfold, fold } from "./window";
+export { convGradRows, convForward, convInputGrad } from "./conv";
 export { binary, unary } from "./elementwise";
 export { reduce } from "./reduce";
+export { maxPool, maxPoolBackward, avgPool, avgPoolBackward } from "./pool";
+export { recurrentForwardBegin, recurrentForwardSave, recurrentForwardStep, recurrentForwardProjected, recurrentForwardEnd } from "./recurrent";
+export { recurrentBackwardBegin, recurrentBackwardInput, recurrentBackwardStep } from "./recurrent";
+export { adamUpdate, sgdMomentumUpdate } from "./optim";

@@ -1,5 +1,6 @@
 import type { DType, Storage } from "../core/dtype.js";
 import type { Layout } from "../core/layout.js";
+import type { RecurrenceForwardResult, RecurrenceGrads, RecurrenceOperands, RecurrenceSaved, RecurrenceSpec } from "./recurrence.js";
 
 /**
  * The whole backend contract. Kernels receive storage (a typed array) plus a Layout, so views
@@ -9,11 +10,15 @@ import type { Layout } from "../core/layout.js";
  */
 export type UnaryOp =
   | "neg" | "abs" | "exp" | "log" | "sqrt" | "rsqrt" | "sin" | "cos" | "tanh" | "sigmoid" | "relu"
-  | "sign" | "floor" | "ceil" | "round" | "reciprocal" | "square" | "expm1" | "log1p" | "erf" | "logicalNot";
+  | "sign" | "floor" | "ceil" | "round" | "reciprocal" | "square" | "expm1" | "log1p" | "erf" | "logicalNot"
+  // GELU fused: the exact erf form and the tanh approximation.
+  | "gelu" | "geluTanh";
 
 export type BinaryOp =
   | "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum"
-  | "eq" | "ne" | "lt" | "le" | "gt" | "ge" | "logicalAnd" | "logicalOr" | "logicalXor";
+  | "eq" | "ne" | "lt" | "le" | "gt" | "ge" | "logicalAnd" | "logicalOr" | "logicalXor"
+  // Fused gradients: (grad, x) for the GELUs, (grad, output) for sigmoid and tanh.
+  | "geluBackward" | "geluTanhBackward" | "sigmoidBackward" | "tanhBackward";
 
 export type ReduceOp = "sum" | "prod" | "max" | "min" | "argmax" | "argmin";
 
@@ -44,6 +49,70 @@ export interface WindowGeometry {
   padValue: number;
 }
 
+/** Average pooling's divisor (PyTorch's avg_pool2d): the window's size, with or without the zero padding, or a fixed number. */
+export interface AvgPoolDivisor {
+  countIncludePad: boolean;
+  /** Divides every window sum by this instead (null: use the window's size). */
+  divisorOverride: number | null;
+}
+
+/** A convolution's window over its input (`channels` = input channels) plus its groups and output channels. */
+export interface ConvGeometry extends WindowGeometry {
+  groups: number;
+  outChannels: number;
+}
+
+export interface ConvGradsWanted {
+  input: boolean;
+  weight: boolean;
+  bias: boolean;
+}
+
+export interface ConvGrads {
+  input: Storage | null;
+  weight: Storage | null;
+  bias: Storage | null;
+}
+
+/**
+ * One parameter's Adam / AdamW update, in place on contiguous float32 arrays of equal length.
+ * The coefficients are already float32 values (src/optim/adam.ts computes them); `grad` already
+ * holds maximize and L2 weight decay. Per element:
+ *   p *= decay; m = m * beta1 + oneMinusBeta1 * g (one rounding); v = v * beta2 + (oneMinusBeta2 * g) * g;
+ *   p += (negStepSize * m) / (sqrt(v) / biasCorrection2Sqrt + eps)
+ */
+export interface AdamUpdate {
+  param: Float32Array;
+  grad: Float32Array;
+  expAvg: Float32Array;
+  expAvgSq: Float32Array;
+  beta1: number;
+  beta2: number;
+  oneMinusBeta1: number;
+  oneMinusBeta2: number;
+  biasCorrection2Sqrt: number;
+  eps: number;
+  negStepSize: number;
+  /** AdamW's 1 - lr * weightDecay; 1 for Adam. */
+  decay: number;
+}
+
+/**
+ * SGD's momentum step after the first, in place on contiguous float32 arrays (float32
+ * coefficients, see src/optim/sgd.ts): buf = buf * momentum + keep * g (one rounding);
+ * p += negLr * (nesterov ? g + momentum * buf : buf) (one rounding each).
+ */
+export interface SgdMomentumUpdate {
+  param: Float32Array;
+  grad: Float32Array;
+  buffer: Float32Array;
+  momentum: number;
+  /** 1 - dampening. */
+  keep: number;
+  negLr: number;
+  nesterov: boolean;
+}
+
 export interface Backend {
   readonly name: string;
 
@@ -59,8 +128,11 @@ export interface Backend {
   assign(dst: Storage, dstLayout: Layout, src: Storage, srcLayout: Layout): void;
   /** Reduces `dims` away (sorted, unique); the output keeps the other dims in order. Arg-ops reduce one dim and give int32. */
   reduce(op: ReduceOp, x: Storage, xl: Layout, dims: readonly number[]): Storage;
-  /** Batched float32 matmul: `al` is [B, M, K], `bl` is [B, K, N]; result [B, M, N] contiguous. */
-  matmul(a: Storage, al: Layout, b: Storage, bl: Layout): Storage;
+  /**
+   * Batched float32 matmul: `al` is [B, M, K], `bl` is [B, K, N]; result [B, M, N] contiguous.
+   * An optional float32 `bias` ([N], any layout) is added to every row in the same pass.
+   */
+  matmul(a: Storage, al: Layout, b: Storage, bl: Layout, bias?: Storage, biasLayout?: Layout): Storage;
   /** `x.indexSelect(dim, index)`: `index` is a contiguous int32 vector. */
   indexSelect(x: Storage, xl: Layout, dim: number, index: Int32Array): Storage;
   /** The adjoint of indexSelect: zeros of `outShape`, then out[.., index[i], ..] += src[.., i, ..]. */
@@ -73,4 +145,28 @@ export interface Backend {
   unfold(x: Storage, xl: Layout, g: WindowGeometry): Storage;
   /** col2im, the adjoint of unfold: [N, C*kH*kW, outH*outW] -> [N, C, H, W], overlapping windows summed. */
   fold(cols: Storage, colsLayout: Layout, g: WindowGeometry): Storage;
+  /** 2-D convolution (cross-correlation): x [N, C, H, W], weight [O, C/groups, kH, kW], bias [O] or null (any layouts) -> [N, O, outH, outW]. */
+  conv2d(x: Storage, xl: Layout, weight: Storage, wl: Layout, bias: Storage | null, bl: Layout | null, g: ConvGeometry): Storage;
+  /** conv2d's gradients from d(output) [N, O, outH, outW]: each of input, weight and bias only where `want` asks (else null). */
+  conv2dBackward(grad: Storage, gl: Layout, x: Storage, xl: Layout, weight: Storage, wl: Layout, g: ConvGeometry, want: ConvGradsWanted): ConvGrads;
+  /**
+   * Max pooling of float32 [N, C, H, W] (any strides) -> values and int32 argmax indices, both
+   * [N, C, outH, outW] contiguous. Indices are flat (h * W + w) within the input plane; windows
+   * clip to the input (padding never wins), ties keep the first maximum and NaN wins, as in PyTorch.
+   */
+  maxPool(x: Storage, xl: Layout, g: WindowGeometry): { values: Storage; indices: Int32Array };
+  /** Max pooling's gradient: zeros [N, C, H, W], then each plane's input[indices[o]] += grad[o] (indices past the plane dropped). */
+  maxPoolBackward(grad: Storage, gradLayout: Layout, indices: Int32Array, g: WindowGeometry): Storage;
+  /** Average pooling of float32 [N, C, H, W] (any strides) -> [N, C, outH, outW]; dilation must be 1. */
+  avgPool(x: Storage, xl: Layout, g: WindowGeometry, divisor: AvgPoolDivisor): Storage;
+  /** Average pooling's gradient: each output's grad / divisor spread over its window's input elements. */
+  avgPoolBackward(grad: Storage, gradLayout: Layout, g: WindowGeometry, divisor: AvgPoolDivisor): Storage;
+  /** One layer-direction of an RNN / GRU / LSTM over all its time steps (./recurrence.ts); `save` keeps every step for backward. */
+  recurrenceForward(spec: RecurrenceSpec, operands: RecurrenceOperands, save: boolean): RecurrenceForwardResult;
+  /** Back-propagation through time from recurrenceForward's saved tensors and d(output). */
+  recurrenceBackward(spec: RecurrenceSpec, weightHh: Float32Array, weightHr: Float32Array | null, saved: RecurrenceSaved, gradOutput: Float32Array): RecurrenceGrads;
+  /** One parameter's fused Adam / AdamW update, in place; every backend gives the JS reference's bits (./js/optim.ts). */
+  adamUpdate(update: AdamUpdate): void;
+  /** One parameter's SGD momentum step after the first, in place, with the JS reference's bits. */
+  sgdMomentumUpdate(update: SgdMomentumUpdate): void;
 }

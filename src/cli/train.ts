@@ -108,6 +108,8 @@ export async function trainCommand(argv: readonly string[], out: Output): Promis
   let trainSeconds = 0;
   let samplesSeen = 0;
   let result = { accuracy: NaN, loss: NaN };
+  // Resident memory after each epoch, so a leak shows up as growth across epochs (issue 4: flat over 5).
+  const rssMbPerEpoch: number[] = [];
   for (let epoch = startEpoch + 1; epoch <= settings.epochs; epoch++) {
     model.train();
     const steps = loader.length;
@@ -134,7 +136,9 @@ export async function trainCommand(argv: readonly string[], out: Output): Promis
     samplesSeen += epochSamples;
     const evaluation = evaluate(model, testSet);
     result = { accuracy: evaluation.accuracy, loss: evaluation.loss };
-    if (!json) out(`epoch ${epoch}: test loss ${evaluation.loss.toFixed(4)}, accuracy ${(100 * evaluation.accuracy).toFixed(2)}% (${Math.round(evaluation.accuracy * evaluation.samples)}/${evaluation.samples}), ${formatDuration(epochSeconds)} training, ${(epochSamples / epochSeconds).toFixed(0)} samples/s`);
+    const rssMb = Math.round(process.memoryUsage().rss / 2 ** 20);
+    rssMbPerEpoch.push(rssMb);
+    if (!json) out(`epoch ${epoch}: test loss ${evaluation.loss.toFixed(4)}, accuracy ${(100 * evaluation.accuracy).toFixed(2)}% (${Math.round(evaluation.accuracy * evaluation.samples)}/${evaluation.samples}), ${formatDuration(epochSeconds)} training, ${(epochSamples / epochSeconds).toFixed(0)} samples/s, ${rssMb} MB resident`);
     if (typeof options.save === "string") {
       const args: Record<string, string | number | boolean> = { data: settings.data, epochs: settings.epochs, "batch-size": settings.batchSize, lr: settings.lr, momentum: settings.momentum, seed: settings.seed, augment: settings.augment };
       if (settings.limit !== undefined) args.limit = settings.limit;
@@ -160,6 +164,7 @@ export async function trainCommand(argv: readonly string[], out: Output): Promis
     seed: settings.seed,
     augment: settings.augment,
     backend: flint.getBackend(),
+    rss_mb_per_epoch: rssMbPerEpoch,
   };
   if (json) out(JSON.stringify(summary));
   else out(`done: test accuracy ${(100 * result.accuracy).toFixed(2)}%, ${formatDuration(trainSeconds)} training (${summary.samples_per_second.toFixed(0)} samples/s)`);

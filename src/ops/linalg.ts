@@ -19,6 +19,34 @@ function batchedMatmul(a: Tensor, b: Tensor): Tensor {
   ]);
 }
 
+/**
+ * x [rows, in] @ weight [out, in]^T + bias [out] as one recorded op (F.linear): weight^T is a
+ * strided view the GEMM packs as it reads, and the bias is added in the GEMM's epilogue rather
+ * than by a second pass over the output.
+ */
+export function linear2d(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
+  checkFloat("linear", x, weight);
+  if (bias !== null) checkFloat("linear", x, bias);
+  const [rows, inFeatures] = x.shape;
+  const outFeatures = weight.shape[0];
+  if (x.ndim !== 2 || weight.ndim !== 2 || weight.shape[1] !== inFeatures || (bias !== null && (bias.ndim !== 1 || bias.shape[0] !== outFeatures))) {
+    fail("linear", `input ${fmtShape(x.shape)}, weight ${fmtShape(weight.shape)} and bias ${bias === null ? "null" : fmtShape(bias.shape)} do not fit [rows, in], [out, in], [out]`);
+  }
+  const a = x.unsqueeze(0);
+  const b = weight.t().unsqueeze(0);
+  const storage = backend().matmul(a.storage, a.layout, b.storage, b.layout, bias?.storage, bias?.layout);
+  const out = fromStorage(storage, [rows, outFeatures], "float32");
+  return record("linear", out, bias === null ? [x, weight] : [x, weight, bias], (g) => {
+    const g3 = g.unsqueeze(0);
+    const grads = [
+      x.requiresGrad ? batchedMatmul(g3, weight.unsqueeze(0)).squeeze(0) : null,
+      weight.requiresGrad ? batchedMatmul(g3.transpose(1, 2), a).squeeze(0) : null,
+    ];
+    if (bias !== null) grads.push(bias.requiresGrad ? g.sum(0) : null);
+    return grads;
+  });
+}
+
 function mismatch(op: string, a: Tensor, b: Tensor, k1: number, k2: number): never {
   fail(op, `shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} cannot be multiplied (${k1} != ${k2})`);
 }

@@ -1,3 +1,6 @@
+import type { AdamUpdate } from "../backend/backend.js";
+import { adamStep, decayParameter, updateMoments } from "../backend/js/optim.js";
+import { backend } from "../backend/registry.js";
 import { fail } from "../core/errors.js";
 import { Tensor } from "../tensor/tensor.js";
 import { effectiveGradient, f, readElements, stateElements, stateLike, updateElements } from "./elements.js";
@@ -50,21 +53,20 @@ abstract class AdamBase extends Optimizer<AdamHyperParams> {
         // PyTorch's scalar arithmetic, in double precision, in the same order.
         const stepSize = lr / (1 - beta1 ** step);
         const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** step);
-        const decay = 1 - lr * weightDecay;
         const g = readElements(grad);
         const m = stateElements(state.exp_avg as Tensor);
         const v = stateElements(state.exp_avg_sq as Tensor);
         const vMax = amsgrad ? stateElements(state.max_exp_avg_sq as Tensor) : null;
         updateElements(param, (p) => {
-          if (decoupled && weightDecay !== 0) decayParameter(p, decay);
-          const gi = effectiveGradient(g, p, maximize, decoupled ? 0 : weightDecay);
-          updateMoments(m, v, gi, beta1, beta2);
-          if (vMax !== null) {
-            runningMax(vMax, v);
-            adamStep(p, m, vMax, stepSize, biasCorrection2Sqrt, eps);
-          } else {
-            adamStep(p, m, v, stepSize, biasCorrection2Sqrt, eps);
-          }
+          const update: AdamUpdate = {
+            param: p, grad: effectiveGradient(g, p, maximize, decoupled ? 0 : weightDecay), expAvg: m, expAvgSq: v,
+            beta1: f(beta1), beta2: f(beta2), oneMinusBeta1: f(1 - beta1), oneMinusBeta2: f(1 - beta2),
+            biasCorrection2Sqrt: f(biasCorrection2Sqrt), eps: f(eps), negStepSize: f(-stepSize),
+            // p * 1 is p exactly, so Adam passes 1.
+            decay: decoupled ? f(1 - lr * weightDecay) : 1,
+          };
+          if (vMax === null) backend().adamUpdate(update);
+          else amsgradUpdate(update, vMax);
         });
       }
     }
@@ -72,39 +74,12 @@ abstract class AdamBase extends Optimizer<AdamHyperParams> {
   }
 }
 
-// The update loops, split so that each stays branch-free.
-
-function decayParameter(p: Float32Array, decay: number): void {
-  const factor = f(decay);
-  for (let i = 0; i < p.length; i++) p[i] *= factor;
-}
-
-function updateMoments(m: Float32Array, v: Float32Array, g: Float32Array, beta1: number, beta2: number): void {
-  const b1 = f(beta1);
-  const b2 = f(beta2);
-  const c1 = f(1 - beta1);
-  const c2 = f(1 - beta2);
-  for (let i = 0; i < m.length; i++) {
-    const gi = g[i];
-    // exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1); exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-    m[i] = f(m[i] * b1) + c1 * gi;
-    v[i] = f(v[i] * b2) + f(f(c2 * gi) * gi);
-  }
-}
-
-function runningMax(vMax: Float32Array, v: Float32Array): void {
-  for (let i = 0; i < v.length; i++) vMax[i] = Math.max(vMax[i], v[i]);
-}
-
-/** param -= stepSize * m / (sqrt(v) / sqrt(1 - beta2^t) + eps), with PyTorch's float32 temporaries. */
-function adamStep(p: Float32Array, m: Float32Array, v: Float32Array, stepSize: number, biasCorrection2Sqrt: number, eps: number): void {
-  const bc2 = f(biasCorrection2Sqrt);
-  const e = f(eps);
-  const negStep = f(-stepSize);
-  for (let i = 0; i < p.length; i++) {
-    const denom = f(f(f(Math.sqrt(v[i])) / bc2) + e);
-    p[i] += f(f(negStep * m[i]) / denom);
-  }
+/** AMSGrad: Adam's update with the running maximum of exp_avg_sq in the denominator (JS loops only). */
+function amsgradUpdate(u: AdamUpdate, vMax: Float32Array): void {
+  if (u.decay !== 1) decayParameter(u.param, u.decay);
+  updateMoments(u.expAvg, u.expAvgSq, u.grad, u.beta1, u.beta2, u.oneMinusBeta1, u.oneMinusBeta2);
+  for (let i = 0; i < vMax.length; i++) vMax[i] = Math.max(vMax[i], u.expAvgSq[i]);
+  adamStep(u.param, u.expAvg, vMax, u.biasCorrection2Sqrt, u.eps, u.negStepSize);
 }
 
 /**

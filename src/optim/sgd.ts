@@ -1,3 +1,4 @@
+import { backend } from "../backend/registry.js";
 import { fail } from "../core/errors.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { effectiveGradient, f, readElements, stateElements, stateLike, updateElements } from "./elements.js";
@@ -46,7 +47,7 @@ export class SGD extends Optimizer<SGDHyperParams> {
           const d = effectiveGradient(g, p, maximize, weightDecay);
           if (buf === null) plainStep(p, d, lr);
           else if (isFirst) firstMomentumStep(p, d, buf, lr, momentum, nesterov);
-          else momentumStep(p, d, buf, lr, momentum, dampening, nesterov);
+          else backend().sgdMomentumUpdate({ param: p, grad: d, buffer: buf, momentum: f(momentum), keep: f(1 - dampening), negLr: f(-lr), nesterov });
         });
       }
     }
@@ -54,7 +55,8 @@ export class SGD extends Optimizer<SGDHyperParams> {
   }
 }
 
-// The update loops, one per case so that each stays branch-free.
+// The plain and first-momentum loops (later momentum steps are the backend's sgdMomentumUpdate,
+// src/backend/js/optim.ts).
 
 // param.add_(d, alpha=-lr) in float32.
 function plainStep(p: Float32Array, d: Float32Array, lr: number): void {
@@ -69,21 +71,4 @@ function firstMomentumStep(p: Float32Array, d: Float32Array, buf: Float32Array, 
   const m = f(momentum);
   if (nesterov) for (let i = 0; i < p.length; i++) p[i] += negLr * f(d[i] + m * buf[i]);
   else for (let i = 0; i < p.length; i++) p[i] += negLr * buf[i];
-}
-
-function momentumStep(p: Float32Array, d: Float32Array, buf: Float32Array, lr: number, momentum: number, dampening: number, nesterov: boolean): void {
-  const keep = f(1 - dampening);
-  const negLr = f(-lr);
-  const m = f(momentum);
-  if (nesterov) {
-    for (let i = 0; i < p.length; i++) {
-      buf[i] = f(buf[i] * m) + keep * d[i];
-      p[i] += negLr * f(d[i] + m * buf[i]);
-    }
-  } else {
-    for (let i = 0; i < p.length; i++) {
-      buf[i] = f(buf[i] * m) + keep * d[i];
-      p[i] += negLr * buf[i];
-    }
-  }
 }

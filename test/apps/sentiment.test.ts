@@ -13,10 +13,14 @@ import {
   defaultTrainSettings,
   loadSentimentCheckpoint,
   loadSentimentSplits,
+  ParameterAverage,
   parseLabelledRows,
   readSentimentFile,
   saveSentimentCheckpoint,
   SENTIMENT_MODEL_KINDS,
+  streamSeed,
+  trainingBatchCount,
+  trainingBatches,
   trainSentiment,
   type SentimentSplits,
 } from "../../src/apps/sentiment/index.js";
@@ -152,9 +156,51 @@ test("training: early stopping ends after `patience` epochs without a better val
   assert.equal(result.epochsRun, 2);
 });
 
+test("batches: trainingBatchCount matches the batches an epoch makes, at and around pool boundaries", () => {
+  for (const [size, batchSize] of [[1, 64], [63, 64], [64, 64], [3199, 64], [3200, 64], [3201, 64], [6465, 64], [100, 7], [351, 7]]) {
+    const set = { ids: Array.from({ length: size }, (_, i) => [1 + (i % 9)]), labels: new Array<number>(size).fill(0) };
+    assert.equal(trainingBatchCount(size, batchSize), trainingBatches(set, batchSize, new flint.Generator(3)).length, `size ${size}, batch ${batchSize}`);
+  }
+});
+
+test("random streams: a run's split, model and shuffle streams share no draws, within a run or with nearby seeds", () => {
+  // The first draws of each stream; a shared stream (the old seed / seed / seed + 1 scheme) repeats a whole sequence.
+  const firstDraws = (seed: number) => Array.from({ length: 8 }, ((g) => () => g.nextUint32())(new flint.Generator(seed))).join(",");
+  const seen = new Map<string, string>();
+  for (let seed = 0; seed < 50; seed++) {
+    for (const stream of ["split", "model", "shuffle"] as const) {
+      const key = firstDraws(streamSeed(seed, stream));
+      const owner = `seed ${seed} ${stream}`;
+      assert.equal(seen.get(key), undefined, `${owner} replays ${seen.get(key)}`);
+      seen.set(key, owner);
+    }
+  }
+  assert.equal(streamSeed(3, "model"), streamSeed(3, "model"), "deterministic");
+});
+
+test("weight averaging: the moving average after each update; withAverage swaps it in and restores the trained values", () => {
+  const weight = flint.tensor([1, -2, 4]).requiresGrad_();
+  const decay = 0.75;
+  const average = new ParameterAverage([weight], decay);
+  const steps = [[3, 0, 8], [-1, 2, 0]];
+  let expected = [1, -2, 4];
+  for (const values of steps) {
+    flint.noGrad(() => weight.copy_(flint.tensor(values)));
+    average.update();
+    expected = expected.map((a, i) => decay * a + (1 - decay) * values[i]);
+  }
+  const seen = average.withAverage(() => weight.tolist() as number[]);
+  seen.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-6, `average[${i}] = ${v}, expected ${expected[i]}`));
+  assert.deepEqual(weight.tolist(), steps[1], "the trained values are back");
+  assert.throws(() => average.withAverage(() => { throw new Error("boom"); }), /boom/);
+  assert.deepEqual(weight.tolist(), steps[1], "restored also when the callback throws");
+  assert.throws(() => new ParameterAverage([weight], 1), /decay must be in \(0, 1\), got 1/);
+});
+
 test("training: bad settings are rejected by name", () => {
   const splits = uciSlice(50);
   assert.throws(() => trainSentiment(splits, { ...tinyCnn, epochs: 0 }), /--epochs must be at least 1, got 0/);
   assert.throws(() => trainSentiment(splits, { ...tinyCnn, validFraction: 1 }), /--valid-fraction must be in \(0, 1\), got 1/);
+  assert.throws(() => trainSentiment(splits, { ...tinyCnn, averageEpochs: -1 }), /--average-epochs must be 0 \(off\) or positive, got -1/);
   assert.throws(() => trainSentiment({ ...splits, train: { sentences: ["one"], labels: [1] } }, tinyCnn), /1 training sentences are too few/);
 });

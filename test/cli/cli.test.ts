@@ -61,6 +61,9 @@ test("train lenet5 --json: progress on stderr, one JSON summary as the last stdo
   for (const key of ["test_accuracy", "test_loss", "train_seconds", "samples_per_second"]) assert.equal(typeof summary[key], "number", key);
   assert.ok((summary.test_accuracy as number) >= 0 && (summary.test_accuracy as number) <= 1);
   assert.equal(summary.train_samples, 128);
+  const rss = summary.rss_mb_per_epoch as number[];
+  assert.equal(rss.length, 2);
+  for (const mb of rss) assert.ok(mb > 10 && mb < 4096, `resident MB ${mb}`);
   assert.match(r.stderr, /epoch 1\/2 \[.*\] step 4\/4 loss \d+\.\d{4} \d+ samples\/s ETA \d+:\d\d/);
   assert.match(r.stderr, /epoch 2\/2 /);
   // No temporary files left beside the checkpoint (written atomically).

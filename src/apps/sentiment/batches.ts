@@ -41,6 +41,12 @@ export function makeBatch(set: EncodedSet, indices: readonly number[], maxLen?: 
   return { ids: padded.ids, lengths: padded.lengths, labels: flint.tensor(Int32Array.from(indices, (i) => set.labels[i])) };
 }
 
+/** How many batches trainingBatches makes of `size` sentences (a partial batch closes each pool). */
+export function trainingBatchCount(size: number, batchSize: number): number {
+  const pool = batchSize * POOL_BATCHES;
+  return Math.floor(size / pool) * POOL_BATCHES + Math.ceil((size % pool) / batchSize);
+}
+
 /** One epoch of length-bucketed, shuffled batches. */
 export function trainingBatches(set: EncodedSet, batchSize: number, generator: flint.Generator, maxLen?: number): SentenceBatch[] {
   const order = shuffled(set.ids.length, generator);

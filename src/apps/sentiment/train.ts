@@ -1,12 +1,14 @@
 /**
  * The sentiment recipe: word tokens (vocabulary from the training sentences only), length-bucketed
- * padded batches, Adam, cross-entropy; model selection (early stopping) on a held-out slice of the
- * training data, never on dev; dev accuracy is measured once, with the selected weights.
+ * padded batches, Adam, cross-entropy, optionally a moving average of the weights; model selection
+ * (early stopping) on a held-out slice of the training data, never on dev; dev accuracy is measured
+ * once, with the selected weights.
  */
 import * as flint from "../../index.js";
 import { fail } from "../../core/errors.js";
 import { WordTokenizer } from "../../text/index.js";
-import { evaluationBatches, shuffled, trainingBatches, type EncodedSet } from "./batches.js";
+import { ParameterAverage } from "./averaging.js";
+import { evaluationBatches, shuffled, trainingBatchCount, trainingBatches, type EncodedSet } from "./batches.js";
 import type { SentimentClassifier } from "./checkpoint.js";
 import type { LabelledSentences, SentimentSplits } from "./data.js";
 import { createSentimentModel, defaultSentimentConfig, TRANSFORMER_MAX_TOKENS, type SentimentModel, type SentimentModelConfig, type SentimentModelKind } from "./models.js";
@@ -27,6 +29,12 @@ export interface SentimentTrainSettings {
   /** Sentences are cut to this many tokens (default 128). */
   maxLen: number;
   patience: number;
+  /**
+   * Horizon, in epochs, of an exponential moving average of the weights (0: off): the decay is
+   * 1 - 1 / (averageEpochs * steps per epoch), 0.999 for SST-2's 1,000 steps at averageEpochs 1.
+   * When on, validation, model selection, dev and the checkpoint use the averaged weights.
+   */
+  averageEpochs: number;
   /** Overrides of the model's default sizes (tests use tiny models). */
   modelOverrides?: Partial<Omit<SentimentModelConfig, "kind" | "vocabSize" | "numClasses">>;
 }
@@ -39,8 +47,24 @@ export function defaultLearningRate(kind: SentimentModelKind): number {
   return kind === "cnn" ? 1e-3 : kind === "transformer" ? 5e-4 : 2e-3;
 }
 
+/**
+ * Weight averaging per model: on (a one-epoch horizon) for the CNN, whose raw weights' SST-2 dev
+ * accuracy after 2 epochs swings between 0.811 and 0.833 across seeds. With the average over 3
+ * epochs: PyTorch 0.833 / 0.835 (seeds 0 / 1, against 0.833 / 0.8165 raw after 2 epochs), flint
+ * 0.807 / 0.830 / 0.813 (seeds 0 / 1 / 2, against 0.811 / 0.811 raw). Not measured for the
+ * others, so off there.
+ */
+export function defaultAverageEpochs(kind: SentimentModelKind): number {
+  return kind === "cnn" ? 1 : 0;
+}
+
+/** Epochs per model: the CNN's averaged weights keep improving into a third epoch. */
+export function defaultEpochs(kind: SentimentModelKind): number {
+  return kind === "cnn" ? 3 : 2;
+}
+
 export function defaultTrainSettings(model: SentimentModelKind): SentimentTrainSettings {
-  return { model, epochs: 2, batchSize: 64, lr: defaultLearningRate(model), seed: 0, validFraction: 0.05, minFreq: 2, maxLen: 128, patience: 2 };
+  return { model, epochs: defaultEpochs(model), batchSize: 64, lr: defaultLearningRate(model), seed: 0, validFraction: 0.05, minFreq: 2, maxLen: 128, patience: 2, averageEpochs: defaultAverageEpochs(model) };
 }
 
 export interface EpochReport {
@@ -70,6 +94,23 @@ export interface SentimentTrainResult {
   validSamples: number;
   devSamples: number;
   vocabSize: number;
+}
+
+/** The independent random streams of one training run. */
+const RANDOM_STREAMS = { split: 1, model: 2, shuffle: 3 } as const;
+export type RandomStream = keyof typeof RANDOM_STREAMS;
+
+/**
+ * The seed of one stream of run `seed`. Seeding every stream with `seed` itself made the split's
+ * uniforms the very ones the embedding init drew, and seeding the shuffle with `seed + 1` made
+ * run s's batch order replay run s + 1's split: runs with nearby seeds were not independent. A
+ * hash of (seed, stream) gives streams that share nothing within or across runs.
+ */
+export function streamSeed(seed: number, stream: RandomStream): number {
+  let h = Math.imul((Math.trunc(seed) >>> 0) ^ 0x5bd1e995, 0x9e3779b1) ^ Math.imul(RANDOM_STREAMS[stream], 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 function encode(tokenizer: WordTokenizer, set: LabelledSentences, maxLen: number): EncodedSet {
@@ -112,6 +153,7 @@ function checkSettings(s: SentimentTrainSettings): void {
   if (!Number.isInteger(s.maxLen) || s.maxLen < 1) fail(op, `--max-len must be at least 1, got ${s.maxLen}`);
   if (s.model === "transformer" && s.maxLen > TRANSFORMER_MAX_TOKENS) fail(op, `--max-len ${s.maxLen} exceeds the transformer's ${TRANSFORMER_MAX_TOKENS} positions`);
   if (!Number.isInteger(s.patience) || s.patience < 1) fail(op, `--patience must be at least 1, got ${s.patience}`);
+  if (!(s.averageEpochs >= 0 && Number.isFinite(s.averageEpochs))) fail(op, `--average-epochs must be 0 (off) or positive, got ${s.averageEpochs}`);
 }
 
 export function trainSentiment(splits: SentimentSplits, settings: SentimentTrainSettings, hooks: TrainingHooks = {}): SentimentTrainResult {
@@ -120,7 +162,7 @@ export function trainSentiment(splits: SentimentSplits, settings: SentimentTrain
   const validCount = Math.max(1, Math.round(total * settings.validFraction));
   if (total - validCount < 1) fail("train sentiment", `${total} training sentences are too few to hold out a validation slice`);
   // The validation slice: a seeded random sample of the training rows.
-  const order = shuffled(total, new flint.Generator(settings.seed));
+  const order = shuffled(total, new flint.Generator(streamSeed(settings.seed, "split")));
   const fitPart = subset(splits.train, order.slice(validCount).sort((a, b) => a - b));
   const validPart = subset(splits.train, order.slice(0, validCount).sort((a, b) => a - b));
 
@@ -129,11 +171,16 @@ export function trainSentiment(splits: SentimentSplits, settings: SentimentTrain
   const validSet = encode(tokenizer, validPart, settings.maxLen);
   const devSet = encode(tokenizer, splits.dev, settings.maxLen);
 
-  flint.manualSeed(settings.seed);
+  // Initialisation and dropout draw from the global generator, on a stream of their own.
+  flint.manualSeed(streamSeed(settings.seed, "model"));
   const config = { ...defaultSentimentConfig(settings.model, tokenizer.vocabSize, splits.labelNames.length), ...settings.modelOverrides };
   const model = createSentimentModel(config);
   const optimizer = new flint.optim.Adam(model.parameters(), { lr: settings.lr });
-  const shuffleGenerator = new flint.Generator(settings.seed + 1);
+  const averageDecay = settings.averageEpochs > 0 ? 1 - 1 / Math.max(1, settings.averageEpochs * trainingBatchCount(fitSet.ids.length, settings.batchSize)) : 0;
+  const average = averageDecay > 0 ? new ParameterAverage(model.parameters(), averageDecay) : null;
+  // The weights that are validated, selected and returned: the average when there is one.
+  const selected = <T>(fn: () => T): T => (average ? average.withAverage(fn) : fn());
+  const shuffleGenerator = new flint.Generator(streamSeed(settings.seed, "shuffle"));
   const parameterCount = model.parameters().reduce((n, p) => n + p.numel(), 0);
   hooks.onStart?.({ train: fitSet.ids.length, valid: validSet.ids.length, dev: devSet.ids.length, vocabSize: tokenizer.vocabSize, parameters: parameterCount });
 
@@ -152,6 +199,7 @@ export function trainSentiment(splits: SentimentSplits, settings: SentimentTrain
       loss.backward();
       flint.nn.utils.clipGradNorm(model.parameters(), 5);
       optimizer.step();
+      average?.update();
       const n = batch.lengths.length;
       seen += n;
       lossSum += loss.item() * n;
@@ -161,9 +209,9 @@ export function trainSentiment(splits: SentimentSplits, settings: SentimentTrain
     const seconds = (performance.now() - started) / 1000;
     trainSeconds += seconds;
     epochsRun = epoch;
-    const { accuracy } = evaluateSentiment(model, validSet);
+    const { accuracy } = selected(() => evaluateSentiment(model, validSet));
     const improved = accuracy > best.accuracy;
-    if (improved) best = { accuracy, epoch, state: snapshot(model) };
+    if (improved) best = { accuracy, epoch, state: selected(() => snapshot(model)) };
     hooks.onEpoch?.({ epoch, trainLoss: lossSum / seen, validAccuracy: accuracy, seconds, samplesPerSecond: seen / seconds, best: improved });
     if (epoch - best.epoch >= settings.patience) break;
   }

@@ -33,6 +33,8 @@ const UNARY: Record<UnaryOp, string> = {
   log1p: "Math.log1p(x)",
   erf: "erf(x)",
   logicalNot: "(x ? 0 : 1)",
+  gelu: "0.5 * x * (1 + erf(x * Math.SQRT1_2))",
+  geluTanh: "0.5 * x * (1 + Math.tanh(GELU_BETA * (x + GELU_KAPPA * x * x * x)))",
 };
 
 const BINARY: Record<BinaryOp, string> = {
@@ -52,7 +54,21 @@ const BINARY: Record<BinaryOp, string> = {
   logicalAnd: "(x && y ? 1 : 0)",
   logicalOr: "(x || y ? 1 : 0)",
   logicalXor: "(!x !== !y ? 1 : 0)",
+  geluBackward: "x * (0.5 * (1 + erf(y * Math.SQRT1_2)) + y * Math.exp(-0.5 * y * y) * INV_SQRT_2PI)",
+  geluTanhBackward: "x * geluTanhDerivative(y)",
+  sigmoidBackward: "x * (1 - y) * y",
+  tanhBackward: "x * (1 - y * y)",
 };
+
+// The tanh approximation of GELU: 0.5 x (1 + tanh(GELU_BETA (x + GELU_KAPPA x^3))), as in PyTorch.
+const GELU_BETA = Math.sqrt(2 / Math.PI);
+const GELU_KAPPA = 0.044715;
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+function geluTanhDerivative(x: number): number {
+  const t = Math.tanh(GELU_BETA * (x + GELU_KAPPA * x * x * x));
+  return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * GELU_BETA * (1 + 3 * GELU_KAPPA * x * x);
+}
 
 /** Round half to even, as torch.round does. */
 function roundHalfEven(x: number): number {
@@ -62,7 +78,7 @@ function roundHalfEven(x: number): number {
 
 /** erf to double precision: Taylor series near 0, a continued fraction for erfc in the tails. */
 export function erf(x: number): number {
-  if (x !== x) return x;
+  if (x !== x || x === 0) return x; // NaN, and -0 keeps its sign
   const ax = Math.abs(x);
   if (ax < 2.5) {
     let term = ax;
@@ -113,7 +129,8 @@ function buildKernel(arity: number, expr: string): Kernel {
         }
       }
     };`;
-  return new Function("erf", "roundHalfEven", src)(erf, roundHalfEven) as Kernel;
+  const helpers = { erf, roundHalfEven, geluTanhDerivative, GELU_BETA, GELU_KAPPA, INV_SQRT_2PI };
+  return new Function(...Object.keys(helpers), src)(...Object.values(helpers)) as Kernel;
 }
 
 const typeCode = (s: Storage): number => (s instanceof Float32Array ? 0 : s instanceof Int32Array ? 1 : 2);

@@ -2,7 +2,11 @@ import type { Backend } from "../backend.js";
 import { registerBackend } from "../registry.js";
 import { assign, binary, copy, unary, where } from "./elementwise.js";
 import { gather, indexAdd, indexSelect, scatter } from "./indexing.js";
+import { conv2d, conv2dBackward } from "./conv.js";
 import { matmul } from "./matmul.js";
+import { adamUpdate, sgdMomentumUpdate } from "./optim.js";
+import { avgPool, avgPoolBackward, maxPool, maxPoolBackward } from "./pool.js";
+import { recurrenceBackward, recurrenceForward } from "./recurrent.js";
 import { reduce } from "./reduce.js";
 import { fold, unfold } from "./window.js";
 
@@ -22,6 +26,16 @@ export const jsBackend: Backend = {
   scatter,
   unfold,
   fold,
+  conv2d,
+  conv2dBackward,
+  maxPool,
+  maxPoolBackward,
+  avgPool,
+  avgPoolBackward,
+  recurrenceForward,
+  recurrenceBackward,
+  adamUpdate,
+  sgdMomentumUpdate,
 };
 
 registerBackend("js", () => jsBackend);

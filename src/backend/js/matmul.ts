@@ -1,5 +1,6 @@
 import type { Storage } from "../../core/dtype.js";
 import type { Layout } from "../../core/layout.js";
+import { copy } from "./elementwise.js";
 
 // Block sizes (in elements). A KC x NC block of B, packed, stays in L2 while MC x KC blocks of
 // A stream past it; one MR x KC sliver of A and one KC x NR sliver of B sit in L1 for the
@@ -16,10 +17,15 @@ const NC = 1024;
  * register-blocked micro-kernel keeps 16 sums in local variables, so each k step loads 8 values
  * for 16 multiply-adds instead of re-reading and re-writing rows of C.
  */
-export function matmul(a: Storage, al: Layout, b: Storage, bl: Layout): Float32Array {
+export function matmul(a: Storage, al: Layout, b: Storage, bl: Layout, bias?: Storage, biasLayout?: Layout): Float32Array {
   const [batch, m, k] = al.shape;
   const n = bl.shape[2];
   const out = new Float32Array(batch * m * n);
+  if (bias !== undefined && biasLayout !== undefined) {
+    // The bias starts every row's sum; the micro-kernel adds the products to it.
+    const row = copy(bias, biasLayout, "float32");
+    for (let r = 0; r < batch * m; r++) out.set(row, r * n);
+  }
   if (m === 0 || n === 0 || k === 0) return out;
   const packedA = new Float32Array(roundUp(Math.min(MC, m), MR) * Math.min(KC, k));
   const packedB = new Float32Array(Math.min(KC, k) * roundUp(Math.min(NC, n), NR));

@@ -8,6 +8,16 @@ import { copy } from "./elementwise.js";
  * one reduction. Column rows are ordered (channel, kernel row, kernel col), PyTorch's F.unfold order.
  */
 export function unfold(x: Storage, xl: Layout, g: WindowGeometry): Float32Array {
+  const rows = g.channels * g.kernelHeight * g.kernelWidth;
+  const L = g.outHeight * g.outWidth;
+  return unfoldInto(x, xl, g, rows * L, L);
+}
+
+/**
+ * im2col into a new array where column row r of sample n starts at n * sampleStride +
+ * r * rowStride (L values each): [N, K, L] (K*L, L) or, for a batch-folded GEMM, [K, N*L] (L, N*L).
+ */
+export function unfoldInto(x: Storage, xl: Layout, g: WindowGeometry, sampleStride: number, rowStride: number): Float32Array {
   const src = xl.isContiguous() ? x : copy(x, xl, dtypeOfStorage(x));
   const base = xl.isContiguous() ? xl.offset : 0;
   const { batch, channels, inHeight: H, inWidth: W, kernelHeight: kh, kernelWidth: kw, outHeight: oh, outWidth: ow } = g;
@@ -19,7 +29,7 @@ export function unfold(x: Storage, xl: Layout, g: WindowGeometry): Float32Array 
       const plane = base + (n * channels + c) * H * W;
       for (let ki = 0; ki < kh; ki++) {
         for (let kj = 0; kj < kw; kj++) {
-          let o = (n * rows + (c * kh + ki) * kw + kj) * L;
+          let o = n * sampleStride + ((c * kh + ki) * kw + kj) * rowStride;
           for (let y = 0; y < oh; y++) {
             const iy = y * g.strideH - g.padH + ki * g.dilationH;
             const rowInside = iy >= 0 && iy < H;

@@ -1,42 +1,65 @@
 import type { DType, Storage } from "../../core/dtype.js";
 import type { Layout } from "../../core/layout.js";
-import type { Backend, BinaryOp, ReduceOp, UnaryOp, WindowGeometry } from "../backend.js";
+import type { AvgPoolDivisor, Backend, BinaryOp, ConvGeometry, ConvGrads, ConvGradsWanted, ReduceOp, UnaryOp, WindowGeometry } from "../backend.js";
 import { jsBackend } from "../js/index.js";
 import { registerBackend } from "../registry.js";
 import { binaryOn, unaryOn, wasmBinaryHandles, wasmUnaryHandles } from "./elementwise.js";
+import { conv2dBackwardOn, conv2dOn } from "./conv.js";
 import { matmulOn } from "./matmul.js";
+import { adamUpdateOn, sgdMomentumUpdateOn } from "./optim.js";
+import { avgPoolBackwardOn, avgPoolOn, maxPoolBackwardOn, maxPoolOn } from "./pool.js";
+import { recurrenceBackwardOn, recurrenceForwardOn } from "./recurrent.js";
 import { reduceOn, wasmReduceHandles } from "./reduce.js";
 import { wasmRuntime, wasmSupported } from "./runtime.js";
 import { foldOn, unfoldOn } from "./window.js";
 
 // Below these sizes copying operands in and out costs more than the wasm kernel saves
-// (measured with bench/kernels.ts); the JS kernel runs instead.
+// (measured with bench/kernels.ts); the JS kernel runs instead. Elementwise ops have their own
+// per-op thresholds (wasmBinaryHandles and wasmUnaryHandles in ./elementwise.ts).
 const MIN_MATMUL_MACS = 4096;
 const MIN_WINDOW_ELEMENTS = 16 * 1024;
 const MIN_ELEMENTWISE = 2048;
+// Pooling: the wasm kernels win from ~1K input elements forward and ~8K backward (2x2 pools, one thread).
+const MIN_POOL_ELEMENTS = 4096;
+// Optimizer updates, copies included (one thread): Adam's kernel wins from a few hundred
+// elements (the JS loop is bound by double divisions), SGD momentum's (memory bound) from ~4K.
+const MIN_ADAM_ELEMENTS = 256;
+const MIN_SGD_MOMENTUM_ELEMENTS = 4096;
 
 /**
  * The WebAssembly backend: SIMD (relaxed-SIMD FMA where the engine validates it) kernels on all
  * cores for the ops whose time shows in the training profiles (GEMM, im2col, col2im, the common
- * float32 elementwise ops, sum/max/min/argmax/argmin reductions); every other op, and inputs
- * too small to repay copying them into wasm memory, run on the JS reference kernels.
+ * float32 elementwise ops, sum/max/min/argmax/argmin reductions, max and average pooling); every
+ * other op, and inputs too small to repay copying them into wasm memory, run on the JS reference
+ * kernels.
  */
 export const wasmBackend: Backend = {
   ...jsBackend,
   name: "wasm",
-  matmul(a: Storage, al: Layout, b: Storage, bl: Layout): Storage {
-    if (al.shape[0] * al.shape[1] * al.shape[2] * bl.shape[2] < MIN_MATMUL_MACS) return jsBackend.matmul(a, al, b, bl);
-    return matmulOn(wasmRuntime(), a, al, b, bl);
+  matmul(a: Storage, al: Layout, b: Storage, bl: Layout, bias?: Storage, biasLayout?: Layout): Storage {
+    if (al.shape[0] * al.shape[1] * al.shape[2] * bl.shape[2] < MIN_MATMUL_MACS) return jsBackend.matmul(a, al, b, bl, bias, biasLayout);
+    const dense = bias !== undefined && biasLayout !== undefined ? (jsBackend.copy(bias, biasLayout, "float32") as Float32Array) : undefined;
+    return matmulOn(wasmRuntime(), a, al, b, bl, dense);
+  },
+  conv2d(x: Storage, xl: Layout, w: Storage, wl: Layout, bias: Storage | null, bl: Layout | null, g: ConvGeometry): Storage {
+    const macs = g.batch * g.outChannels * g.outHeight * g.outWidth * (g.channels / g.groups) * g.kernelHeight * g.kernelWidth;
+    if (macs < MIN_MATMUL_MACS || !(x instanceof Float32Array) || !(w instanceof Float32Array)) return jsBackend.conv2d(x, xl, w, wl, bias, bl, g);
+    return conv2dOn(wasmRuntime(), x, xl, w, wl, bias, bl, g);
+  },
+  conv2dBackward(grad: Storage, gl: Layout, x: Storage, xl: Layout, w: Storage, wl: Layout, g: ConvGeometry, want: ConvGradsWanted): ConvGrads {
+    const macs = g.batch * g.outChannels * g.outHeight * g.outWidth * (g.channels / g.groups) * g.kernelHeight * g.kernelWidth;
+    if (macs < MIN_MATMUL_MACS || !(x instanceof Float32Array) || !(w instanceof Float32Array)) return jsBackend.conv2dBackward(grad, gl, x, xl, w, wl, g, want);
+    return conv2dBackwardOn(wasmRuntime(), grad, gl, x, xl, w, wl, g, want);
   },
   binary(op: BinaryOp, a: Storage, al: Layout, b: Storage, bl: Layout, outDtype: DType): Storage {
-    if (al.size >= MIN_ELEMENTWISE && a instanceof Float32Array && b instanceof Float32Array && wasmBinaryHandles(op, outDtype)) {
+    if (a instanceof Float32Array && b instanceof Float32Array && wasmBinaryHandles(op, outDtype, al.size)) {
       const out = binaryOn(wasmRuntime(), op, a, al, b, bl);
       if (out !== null) return out;
     }
     return jsBackend.binary(op, a, al, b, bl, outDtype);
   },
   unary(op: UnaryOp, x: Storage, xl: Layout, outDtype: DType): Storage {
-    if (xl.size >= MIN_ELEMENTWISE && x instanceof Float32Array && wasmUnaryHandles(op, outDtype)) {
+    if (x instanceof Float32Array && wasmUnaryHandles(op, outDtype, xl.size)) {
       const out = unaryOn(wasmRuntime(), op, x, xl);
       if (out !== null) return out;
     }
@@ -56,6 +79,36 @@ export const wasmBackend: Backend = {
   fold(cols: Storage, colsLayout: Layout, g: WindowGeometry): Storage {
     if (colsLayout.size < MIN_WINDOW_ELEMENTS || !(cols instanceof Float32Array)) return jsBackend.fold(cols, colsLayout, g);
     return foldOn(wasmRuntime(), cols, colsLayout, g);
+  },
+  maxPool(x: Storage, xl: Layout, g: WindowGeometry): { values: Storage; indices: Int32Array } {
+    if (xl.size < MIN_POOL_ELEMENTS || !(x instanceof Float32Array)) return jsBackend.maxPool(x, xl, g);
+    return maxPoolOn(wasmRuntime(), x, xl, g);
+  },
+  maxPoolBackward(grad: Storage, gradLayout: Layout, indices: Int32Array, g: WindowGeometry): Storage {
+    if (g.batch * g.channels * g.inHeight * g.inWidth < MIN_POOL_ELEMENTS || !(grad instanceof Float32Array)) return jsBackend.maxPoolBackward(grad, gradLayout, indices, g);
+    return maxPoolBackwardOn(wasmRuntime(), grad, gradLayout, indices, g);
+  },
+  avgPool(x: Storage, xl: Layout, g: WindowGeometry, divisor: AvgPoolDivisor): Storage {
+    if (xl.size < MIN_POOL_ELEMENTS || !(x instanceof Float32Array)) return jsBackend.avgPool(x, xl, g, divisor);
+    return avgPoolOn(wasmRuntime(), x, xl, g, divisor);
+  },
+  avgPoolBackward(grad: Storage, gradLayout: Layout, g: WindowGeometry, divisor: AvgPoolDivisor): Storage {
+    if (g.batch * g.channels * g.inHeight * g.inWidth < MIN_POOL_ELEMENTS || !(grad instanceof Float32Array)) return jsBackend.avgPoolBackward(grad, gradLayout, g, divisor);
+    return avgPoolBackwardOn(wasmRuntime(), grad, gradLayout, g, divisor);
+  },
+  recurrenceForward(spec, operands, save) {
+    return recurrenceForwardOn(wasmRuntime(), spec, operands, save);
+  },
+  recurrenceBackward(spec, weightHh, weightHr, saved, gradOutput) {
+    return recurrenceBackwardOn(wasmRuntime(), spec, weightHh, weightHr, saved, gradOutput);
+  },
+  adamUpdate(update) {
+    if (update.param.length < MIN_ADAM_ELEMENTS) return jsBackend.adamUpdate(update);
+    adamUpdateOn(wasmRuntime(), update);
+  },
+  sgdMomentumUpdate(update) {
+    if (update.param.length < MIN_SGD_MOMENTUM_ELEMENTS) return jsBackend.sgdMomentumUpdate(update);
+    sgdMomentumUpdateOn(wasmRuntime(), update);
   },
 };
 

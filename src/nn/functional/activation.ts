@@ -1,12 +1,15 @@
 /**
- * Activation functions (the functional twins of nn.ReLU, nn.GELU, ...). They are written with
- * tensor ops, so autograd differentiates them with no gradient code here. Where a branch that is
- * not selected could overflow (exp of a large input), its input is clamped first: `where` sends
- * a zero gradient to the unselected branch, and 0 * inf would otherwise be NaN.
+ * Activation functions (the functional twins of nn.ReLU, nn.GELU, ...). Most are written with
+ * tensor ops, so autograd differentiates them with no gradient code here (GELU is one fused op
+ * with its own gradient, in ops/elementwise.ts). Where a branch that is not selected could
+ * overflow (exp of a large input), its input is clamped first: `where` sends a zero gradient to
+ * the unselected branch, and 0 * inf would otherwise be NaN.
  */
+import { noGrad } from "../../autograd/grad-mode.js";
 import { fail, fmtShape } from "../../core/errors.js";
 import { normalizeDim } from "../../core/shape.js";
-import { where } from "../../ops/elementwise.js";
+import { gelu as fusedGelu, where } from "../../ops/elementwise.js";
+import { record } from "../../ops/util.js";
 import type { Tensor } from "../../tensor/tensor.js";
 
 function checkFloat(op: string, x: Tensor): void {
@@ -51,11 +54,7 @@ export function elu(x: Tensor, options: { alpha?: number } = {}): Tensor {
 export function gelu(x: Tensor, options: { approximate?: "none" | "tanh" } = {}): Tensor {
   checkFloat("gelu", x);
   const approximate = options.approximate ?? "none";
-  if (approximate === "none") return x.mul(x.mul(Math.SQRT1_2).erf().add(1)).mul(0.5);
-  if (approximate === "tanh") {
-    const inner = x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
-    return x.mul(inner.tanh().add(1)).mul(0.5);
-  }
+  if (approximate === "none" || approximate === "tanh") return fusedGelu(x, approximate);
   return fail("gelu", `approximate must be "none" or "tanh", got ${JSON.stringify(approximate)}`);
 }
 
@@ -109,20 +108,32 @@ function softmaxDim(op: string, x: Tensor, dim: number | undefined): number {
   return x.ndim === 0 || x.ndim === 1 || x.ndim === 3 ? 0 : 1;
 }
 
-/** exp(x) / sum(exp(x)) along `dim`, computed stably by subtracting the max first. */
+// softmax and logSoftmax are one node on the tape each, with the closed-form gradient (four
+// kernels) instead of the eight or so that differentiating the composed forward would run.
+
+/** exp(x) / sum(exp(x)) along `dim`, computed stably by subtracting the max first (softmax is invariant to it). */
 export function softmax(x: Tensor, dim?: number): Tensor {
   checkFloat("softmax", x);
   const d = softmaxDim("softmax", x, dim);
-  // The max is a constant shift (softmax is invariant to it), so it needs no gradient.
-  const shifted = x.sub(x.amax(d, { keepdim: true }).detach());
-  const e = shifted.exp();
-  return e.div(e.sum(d, { keepdim: true }));
+  const out = noGrad(() => {
+    const e = x.sub(x.amax(d, { keepdim: true })).exp();
+    return e.div(e.sum(d, { keepdim: true }));
+  });
+  // d/dx: out * (g - sum(g * out)).
+  return record("softmax", out, [x], (g) => {
+    const gOut = g.mul(out);
+    return [gOut.sub(out.mul(gOut.sum(d, { keepdim: true })))];
+  });
 }
 
 /** log(softmax(x)) along `dim`, computed stably as (x - max) - log(sum(exp(x - max))). */
 export function logSoftmax(x: Tensor, dim?: number): Tensor {
   checkFloat("logSoftmax", x);
   const d = softmaxDim("logSoftmax", x, dim);
-  const shifted = x.sub(x.amax(d, { keepdim: true }).detach());
-  return shifted.sub(shifted.exp().sum(d, { keepdim: true }).log());
+  const out = noGrad(() => {
+    const shifted = x.sub(x.amax(d, { keepdim: true }));
+    return shifted.sub(shifted.exp().sum(d, { keepdim: true }).log());
+  });
+  // d/dx: g - softmax * sum(g), softmax being exp(out).
+  return record("logSoftmax", out, [x], (g) => [g.sub(out.exp().mul(g.sum(d, { keepdim: true })))]);
 }

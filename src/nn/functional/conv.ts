@@ -1,6 +1,8 @@
-// Convolutions (F.conv1d, F.conv2d, F.convTranspose1d, F.convTranspose2d), built on im2col
-// (`unfold`) / col2im (`fold`) and one matmul, so their gradients come from the tape.
+// Convolutions (F.conv1d, F.conv2d, F.convTranspose1d, F.convTranspose2d). conv1d/conv2d are one
+// recorded op each (ops/conv.ts: im2col + GEMM, a hand-written backward); the transposed ones are
+// a matmul and col2im (`fold`), so their gradients come from the tape.
 import { fail, fmtShape } from "../../core/errors.js";
+import { conv2dOp } from "../../ops/conv.js";
 import { cat } from "../../ops/shape.js";
 import { fold as col2im, unfold as im2col } from "../../ops/window.js";
 import { zeros } from "../../tensor/creation.js";
@@ -60,52 +62,17 @@ function padEnd(x: Tensor, dim: number, after: number): Tensor {
 }
 
 /**
- * Below this many output positions per sample, conv2d folds the batch into one GEMM
- * (weight [O, K] @ columns [K, N*L]); otherwise it runs one GEMM per sample ([O, K] @ [K, L]).
- * Measured forward + backward at batch 64 (both backends, a loaded 2-core machine): for LeNet-5's
- * C5 (16->120 channels, 5x5 -> 1x1) folding is ~10x faster (js 118 -> 8 ms, wasm 20 -> 2 ms); for
- * C1 (L = 784), C3 (L = 100) and the lecture LeNet's conv1 (L = 576) per-sample GEMMs win
- * (folding needs a transposing copy of the columns), e.g. C1 js 32 vs 91 ms; the lecture's conv2
- * (L = 64) is a toss-up (js favours folding, wasm per-sample). The [N*L, K] @ [K, O] arrangement
- * never won clearly.
- */
-const FOLD_BATCH_BELOW = 32;
-
-/**
- * The shared 2-D core: x [N, C, H, W], weight [O, C/groups, kH, kW]. Columns from unfold are
- * [N, C*kH*kW, L]. With one group the output is either one GEMM per sample, weight [O, K] @
- * columns [K, L], or, for small L, one GEMM over the whole batch, weight [O, K] @ [K, N*L].
- * With groups, one batched GEMM per (sample, group).
+ * The shared 2-D core: x [N, C, H, W], weight [O, C/groups, kH, kW], one recorded op (see
+ * ops/conv.ts). Only the extra trailing padding of an even "same" kernel is a separate step.
  */
 function conv2dCore(op: string, x: Tensor, weight: Tensor, bias: Tensor | null | undefined, stride: number[], padding: number[], extraPad: number[], dilation: number[], groups: number): Tensor {
-  const [outChannels, inPerGroup, kh, kw] = weight.shape;
-  const channels = x.shape[1];
+  const outChannels = weight.shape[0];
   if (outChannels % groups !== 0) fail(op, `out channels (${outChannels}) must be divisible by groups (${groups})`);
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== outChannels)) fail(op, `expected bias of shape [${outChannels}], got ${fmtShape(bias.shape)}`);
   const padded = padEnd(padEnd(x, 2, extraPad[0]), 3, extraPad[1]);
-  const batch = x.shape[0];
-  const cols = im2col(padded, { kernelSize: [kh, kw], stride: [stride[0], stride[1]], padding: [padding[0], padding[1]], dilation: [dilation[0], dilation[1]] });
-  const [outH, outW] = outputSize(padded.shape, [kh, kw], stride, padding, dilation);
-  const length = outH * outW;
-  let out: Tensor;
-  if (groups === 1 && length < FOLD_BATCH_BELOW) {
-    const k = channels * kh * kw;
-    const flatCols = cols.permute([1, 0, 2]).reshape([k, batch * length]);
-    out = weight.reshape([outChannels, k]).mm(flatCols).reshape([outChannels, batch, length]).permute([1, 0, 2]);
-  } else if (groups === 1) {
-    out = weight.reshape([outChannels, channels * kh * kw]).matmul(cols);
-  } else {
-    const k = inPerGroup * kh * kw;
-    const groupedCols = cols.reshape([batch, groups, k, length]);
-    const groupedWeight = weight.reshape([groups, outChannels / groups, k]);
-    out = groupedWeight.matmul(groupedCols);
-  }
-  out = out.reshape([batch, outChannels, outH, outW]);
-  return bias ? out.add(bias.reshape([1, outChannels, 1, 1])) : out;
-}
-
-function outputSize(shape: readonly number[], kernel: number[], stride: number[], padding: number[], dilation: number[]): number[] {
-  return [0, 1].map((i) => Math.floor((shape[2 + i] + 2 * padding[i] - dilation[i] * (kernel[i] - 1) - 1) / stride[i]) + 1);
+  return conv2dOp(padded, weight, bias ?? null, {
+    kernelSize: [weight.shape[2], weight.shape[3]], stride: [stride[0], stride[1]], padding: [padding[0], padding[1]], dilation: [dilation[0], dilation[1]], groups,
+  });
 }
 
 /**

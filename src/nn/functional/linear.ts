@@ -7,6 +7,7 @@ import { noGrad } from "../../autograd/grad-mode.js";
 import { fail, fmtShape } from "../../core/errors.js";
 import { defaultGenerator, type Generator } from "../../core/rng.js";
 import { where } from "../../ops/elementwise.js";
+import { linear2d } from "../../ops/linalg.js";
 import { Tensor } from "../../tensor/tensor.js";
 import { rand, zeros } from "../../tensor/creation.js";
 
@@ -26,8 +27,16 @@ export function linear(input: Tensor, weight: Tensor, bias?: BiasArgument): Tens
   if (input.ndim === 0 || input.shape[input.ndim - 1] !== inFeatures) {
     fail("linear", `input of shape ${fmtShape(input.shape)} does not match weight of shape ${fmtShape(weight.shape)} (expected last dim ${inFeatures})`);
   }
-  const out = input.matmul(weight.ndim === 2 ? weight.t() : weight);
   const b = biasOf(bias);
+  const fused = weight.ndim === 2 && input.dtype === "float32" && weight.dtype === "float32" &&
+    (b === null || (b.dtype === "float32" && b.ndim === 1 && b.shape[0] === weight.shape[0]));
+  if (fused) {
+    // One op: [..., in] folded into rows, the bias in the GEMM's epilogue.
+    if (input.ndim === 2) return linear2d(input, weight, b);
+    const rows = input.shape.slice(0, -1).reduce((x, y) => x * y, 1);
+    return linear2d(input.reshape([rows, inFeatures]), weight, b).reshape([...input.shape.slice(0, -1), weight.shape[0]]);
+  }
+  const out = input.matmul(weight.ndim === 2 ? weight.t() : weight);
   return b === null ? out : out.add(b);
 }
 

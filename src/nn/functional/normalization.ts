@@ -1,10 +1,11 @@
 // Normalization layers' functional twins: batch, layer, group, instance and local response
 // normalization, plus the lectures' local contrast normalization. All are compositions of
-// tensor ops (their gradients come from the tape); running statistics are updated in place
-// without recording.
+// tensor ops (their gradients come from the tape) except layer normalization, which has its
+// own closed-form gradient; running statistics are updated in place without recording.
 import { noGrad } from "../../autograd/grad-mode.js";
 import { fail, fmtShape } from "../../core/errors.js";
 import { cat } from "../../ops/shape.js";
+import { record, sumToShape } from "../../ops/util.js";
 import { zeros } from "../../tensor/creation.js";
 import type { Tensor } from "../../tensor/tensor.js";
 
@@ -132,12 +133,33 @@ export function layerNorm(input: Tensor, normalizedShape: number | number[], opt
     if (v && (v.ndim !== shape.length || v.shape.some((d, i) => d !== shape[i]))) fail(op, `expected ${name} of shape ${fmtShape(shape)}, got ${fmtShape(v.shape)}`);
   }
   const dims = shape.map((_, i) => input.ndim - shape.length + i);
-  const mean = input.mean(dims, { keepdim: true });
-  const variance = input.sub(mean).square().mean(dims, { keepdim: true });
-  let out = input.sub(mean).mul(variance.add(options.eps ?? 1e-5).rsqrt());
-  if (options.weight) out = out.mul(options.weight);
-  if (options.bias) out = out.add(options.bias);
-  return out;
+  const { weight, bias } = options;
+  // One node on the tape with the closed-form gradient, instead of differentiating the ten or
+  // so ops of the forward pass one by one.
+  const [out, normalized, rstd] = noGrad(() => {
+    const centered = input.sub(input.mean(dims, { keepdim: true }));
+    const rstd = centered.square().mean(dims, { keepdim: true }).add(options.eps ?? 1e-5).rsqrt();
+    const normalized = centered.mul(rstd);
+    let out = weight ? normalized.mul(weight) : normalized;
+    if (bias) out = out.add(bias);
+    return [out, normalized, rstd];
+  });
+  const inputs = [input, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
+  return record(op, out, inputs, (g) => {
+    // With y = normalized * weight + bias and gy = g * weight:
+    // dx = rstd * (gy - mean(gy) - normalized * mean(gy * normalized)) over the normalized dims.
+    const gNormalized = weight ? g.mul(weight) : g;
+    const gx = input.requiresGrad
+      ? gNormalized
+          .sub(gNormalized.mean(dims, { keepdim: true }))
+          .sub(normalized.mul(gNormalized.mul(normalized).mean(dims, { keepdim: true })))
+          .mul(rstd)
+      : null;
+    const grads: (Tensor | null)[] = [gx];
+    if (weight) grads.push(weight.requiresGrad ? sumToShape(g.mul(normalized), weight.shape) : null);
+    if (bias) grads.push(bias.requiresGrad ? sumToShape(g, bias.shape) : null);
+    return grads;
+  });
 }
 
 export interface GroupNormOptions {

@@ -1,7 +1,12 @@
-// Pooling (max, average, Lp, adaptive average and max, log-sum-exp): every window comes from im2col
-// (`unfold`) and is reduced with a tensor op, so each pooling's gradient comes from the tape.
+// Pooling (max, average, Lp, adaptive average and max, log-sum-exp). Max and average pooling are
+// one recorded op each over the backends' pooling kernels, with their gradients written here;
+// Lp pooling builds on average pooling, the adaptive poolings on matmul and indexSelect, and
+// log-sum-exp pooling reduces im2col (`unfold`) windows, so their gradients come from the tape.
+import type { AvgPoolDivisor, WindowGeometry } from "../../backend/backend.js";
+import { backend } from "../../backend/registry.js";
 import { fail, fmtShape } from "../../core/errors.js";
 import { cat } from "../../ops/shape.js";
+import { fromStorage, record } from "../../ops/util.js";
 import { unfold } from "../../ops/window.js";
 import { full, tensor } from "../../tensor/creation.js";
 import type { Tensor } from "../../tensor/tensor.js";
@@ -127,34 +132,38 @@ function lift(op: string, name: string, value: number | number[], spatial: 1 | 2
   return spatial === 1 ? [heightValue, t[0]] : t;
 }
 
+/** The kernels' view of a pooling geometry on [N, C, H, W] input `x`. */
+function kernelGeometry(x: Tensor, g: PoolGeometry): WindowGeometry {
+  const [batch, channels, inHeight, inWidth] = x.shape;
+  return {
+    batch, channels, inHeight, inWidth,
+    kernelHeight: g.kernel[0], kernelWidth: g.kernel[1],
+    strideH: g.stride[0], strideW: g.stride[1],
+    padH: g.padding[0], padW: g.padding[1],
+    dilationH: g.dilation[0], dilationW: g.dilation[1],
+    outHeight: g.out[0], outWidth: g.out[1],
+    // The pooling kernels clip windows to the input instead of reading padding.
+    padValue: 0,
+  };
+}
+
 function maxPool(op: string, spatial: 1 | 2, input: Tensor, kernelSize: number | number[], options: MaxPoolOptions): Tensor | PoolWithIndices {
   return asImage<Tensor | PoolWithIndices>(op, input, spatial, (x) => {
     const kernel = lift(op, "kernelSize", kernelSize, spatial, 1, 1);
     const stride = options.stride == null ? kernel : lift(op, "stride", options.stride, spatial, 1, 1);
     const padding = lift(op, "padding", options.padding ?? 0, spatial, 0, 0);
     const dilation = lift(op, "dilation", options.dilation ?? 1, spatial, 1, 1);
-    const g = poolGeometry(op, x, kernel, stride, padding, dilation, options.ceilMode ?? false);
-    // -Infinity padding never wins a window; ties go to the first maximum, as in PyTorch.
-    const { values, indices } = windows(x, g, -Infinity).max(2);
-    const [n, c] = x.shape;
-    const out = values.reshape([n, c, g.out[0], g.out[1]]);
+    const g = kernelGeometry(x, poolGeometry(op, x, kernel, stride, padding, dilation, options.ceilMode ?? false));
+    const shape = [g.batch, g.channels, g.outHeight, g.outWidth];
+    const { values, indices } = backend().maxPool(x.storage, x.layout, g);
+    // The gradient goes to each window's (first) maximum, the element its index names.
+    const out = record(op, fromStorage(values, shape, "float32"), [x], (grad) => [
+      fromStorage(backend().maxPoolBackward(grad.storage, grad.layout, indices, g), x.shape, "float32"),
+    ]);
     if (!options.returnIndices) return out;
-    return [out, planeIndices(indices, g, x.shape[3]).reshape([n, c, g.out[0], g.out[1]])];
+    // A copy, so editing the returned indices in place cannot redirect the gradient.
+    return [out, fromStorage(indices.slice(), shape, "int32")];
   });
-}
-
-/** Window-local argmax indices -> flat indices into the input plane (PyTorch's returnIndices). */
-function planeIndices(local: Tensor, g: PoolGeometry, width: number): Tensor {
-  const src = local.data() as Int32Array;
-  const out = new Int32Array(src.length);
-  const length = g.out[0] * g.out[1];
-  for (let i = 0; i < src.length; i++) {
-    const position = i % length;
-    const row = Math.floor(position / g.out[1]) * g.stride[0] - g.padding[0] + Math.floor(src[i] / g.kernel[1]) * g.dilation[0];
-    const col = (position % g.out[1]) * g.stride[1] - g.padding[1] + (src[i] % g.kernel[1]) * g.dilation[1];
-    out[i] = row * width + col;
-  }
-  return tensor(out, { dtype: "int32" }).reshape(local.shape.slice());
 }
 
 /** torch.nn.functional.max_pool1d on [N, C, L] (or [C, L]); `returnIndices` gives [output, indices]. */
@@ -171,24 +180,6 @@ export function maxPool2d(input: Tensor, kernelSize: number | number[], options:
   return maxPool("maxPool2d", 2, input, kernelSize, options);
 }
 
-/** The divisor of every output position, following PyTorch's avg_pool2d kernel exactly. */
-function avgDivisors(g: PoolGeometry, height: number, width: number, countIncludePad: boolean, divisorOverride: number | null | undefined): Tensor {
-  const out = new Float32Array(g.out[0] * g.out[1]);
-  const span = (o: number, d: 0 | 1, size: number): [number, number] => {
-    const start = o * g.stride[d] - g.padding[d];
-    const end = Math.min(start + g.kernel[d], size + g.padding[d]);
-    return countIncludePad ? [start, end] : [Math.max(start, 0), Math.min(end, size)];
-  };
-  for (let i = 0; i < g.out[0]; i++) {
-    const [h0, h1] = span(i, 0, height);
-    for (let j = 0; j < g.out[1]; j++) {
-      const [w0, w1] = span(j, 1, width);
-      out[i * g.out[1] + j] = divisorOverride ?? (h1 - h0) * (w1 - w0);
-    }
-  }
-  return tensor(out).reshape([g.out[0], g.out[1]]);
-}
-
 function avgPool(op: string, spatial: 1 | 2, input: Tensor, kernelSize: number | number[], options: AvgPoolOptions): Tensor {
   return asImage(op, input, spatial, (x) => {
     const kernel = lift(op, "kernelSize", kernelSize, spatial, 1, 1);
@@ -197,9 +188,10 @@ function avgPool(op: string, spatial: 1 | 2, input: Tensor, kernelSize: number |
     if (options.divisorOverride != null && (!Number.isFinite(options.divisorOverride) || options.divisorOverride === 0)) {
       fail(op, `divisorOverride must be a non-zero number, got ${options.divisorOverride}`);
     }
-    const g = poolGeometry(op, x, kernel, stride, padding, [1, 1], options.ceilMode ?? false);
-    const sums = windows(x, g, 0).sum(2).reshape([x.shape[0], x.shape[1], g.out[0], g.out[1]]);
-    return sums.div(avgDivisors(g, x.shape[2], x.shape[3], options.countIncludePad ?? true, options.divisorOverride));
+    const g = kernelGeometry(x, poolGeometry(op, x, kernel, stride, padding, [1, 1], options.ceilMode ?? false));
+    const divisor: AvgPoolDivisor = { countIncludePad: options.countIncludePad ?? true, divisorOverride: options.divisorOverride ?? null };
+    const out = fromStorage(backend().avgPool(x.storage, x.layout, g, divisor), [g.batch, g.channels, g.outHeight, g.outWidth], "float32");
+    return record(op, out, [x], (grad) => [fromStorage(backend().avgPoolBackward(grad.storage, grad.layout, g, divisor), x.shape, "float32")]);
   });
 }
 

@@ -256,10 +256,10 @@ export abstract class RNNBase extends Module {
         const index = layer * this.numDirections + d;
         const weightIh = this.param(`weight_ih${suffix}`) as Parameter;
         const biasIh = this.param(`bias_ih${suffix}`);
-        // All time steps' input projections in one matmul.
-        let xProj = x.matmul(weightIh.t());
-        if (biasIh !== null) xProj = xProj.add(biasIh);
+        // All time steps' input projections in one matmul; b_ih is added (and its gradient summed) inside the recurrence.
+        const xProj = x.matmul(weightIh.t());
         const packed = fusedRecurrence(this.mode, xProj, this.param(`weight_hh${suffix}`) as Parameter, this.param(`bias_hh${suffix}`), h.select(0, index), {
+          biasIh,
           c0: c === null ? null : c.select(0, index),
           lengths,
           reverse: d === 1,
@@ -440,10 +440,9 @@ export abstract class RNNCellBase extends Module {
       if (s.ndim !== expected.length || s.shape.some((d, i) => d !== expected[i])) fail(op, `expected ${name} of shape ${fmtShape(expected)}, got ${fmtShape(s.shape)}`);
       return batched ? s : s.unsqueeze(0);
     };
-    let xProj = x.matmul(this.weight_ih.t());
-    if (this.bias_ih !== null) xProj = xProj.add(this.bias_ih);
+    const xProj = x.matmul(this.weight_ih.t());
     const isLstm = this.mode === "lstm";
-    const packed = fusedRecurrence(this.mode, xProj.unsqueeze(0), this.weight_hh, this.bias_hh, stateOf("hx", h), { c0: isLstm ? stateOf("cx", c) : null });
+    const packed = fusedRecurrence(this.mode, xProj.unsqueeze(0), this.weight_hh, this.bias_hh, stateOf("hx", h), { biasIh: this.bias_ih, c0: isLstm ? stateOf("cx", c) : null });
     const results = isLstm ? [packed.select(0, 1), packed.select(0, 2)] : [packed.select(0, 1)];
     return batched ? results : results.map((r) => r.squeeze(0));
   }

@@ -1,0 +1,115 @@
+// The fused convolution forward pass and a helper of the backward pass (whose GEMMs are
+// gemm.ts's `matmul`).
+import { gemmBlocked, gemmScratchBytes } from "./gemm";
+import { foldPlane, unfoldPlane } from "./window";
+
+/**
+ * Convolution forward, one thread's share, in tasks of `chunk` samples: each task writes its
+ * samples' im2col columns [K, chunk*L] into the thread's own buffer, small enough to stay in
+ * cache, and multiplies each group's weight [O/g, K/g] by them straight into out [N, O, L]
+ * (bias in the GEMM's epilogue), so the columns never travel through memory.
+ * args: unfold's 24 fields (see window.ts; its out and out strides unused), then
+ * 24 weight [O, K/g], 25 out, 26 bias (0 = none), 27 groups, 28 outChannels, 29 chunk,
+ * 30 column buffers (colsBytes each, one per share), 31 colsBytes, 32 GEMM scratch (one per share).
+ */
+export function convForward(args: usize, tid: i32, nthreads: i32): void {
+  const batch = load<i32>(args, 32), channels = load<i32>(args, 36);
+  const kh = load<i32>(args, 48), kw = load<i32>(args, 52), oh = load<i32>(args, 80), ow = load<i32>(args, 84);
+  const weight = <usize>load<u32>(args, 96), out = <usize>load<u32>(args, 100), bias = <usize>load<u32>(args, 104);
+  const groups = load<i32>(args, 108), outChannels = load<i32>(args, 112), chunk = load<i32>(args, 116);
+  const cols = <usize>load<u32>(args, 120) + <usize>tid * <usize>load<u32>(args, 124);
+  const scratch = <usize>load<u32>(args, 128) + <usize>tid * <usize>gemmScratchBytes();
+  const length = oh * ow;
+  const groupRows = (channels / groups) * kh * kw, groupOut = outChannels / groups;
+  const tasks = (batch + chunk - 1) / chunk;
+  for (let t = tid; t < tasks; t += nthreads) {
+    const n0 = t * chunk;
+    const samples = min(chunk, batch - n0);
+    const columns = samples * length;
+    for (let q = n0 * channels; q < (n0 + samples) * channels; q++) unfoldPlane(args, q, cols, length, columns, n0);
+    for (let gi = 0; gi < groups; gi++) {
+      gemmBlocked(
+        weight + <usize>(gi * groupOut * groupRows) * 4, groupRows, 1,
+        cols + <usize>(gi * groupRows) * <usize>columns * 4, columns, 1,
+        out + (<usize>n0 * <usize>(outChannels * length) + <usize>(gi * groupOut * length)) * 4, length, length, outChannels * length,
+        groupOut, columns, groupRows, bias != 0 ? bias + <usize>(gi * groupOut) * 4 : 0, scratch);
+    }
+  }
+}
+
+/**
+ * The output gradient g [N, O, L] (any strides) rearranged as gT [O, N*L] contiguous, the left
+ * operand of the weight-gradient GEMM dW = gT @ columns^T, and, when `biasOut` is not 0, the
+ * bias gradient biasOut[o] = sum over n, l of g[n, o, l]. One output channel per task.
+ * args: [g, gsN, gsO, gsL, out, biasOut, N, O, L].
+ */
+export function convGradRows(args: usize, tid: i32, nthreads: i32): void {
+  const g = <usize>load<u32>(args);
+  const sn = load<i32>(args, 4), so = load<i32>(args, 8), sl = load<i32>(args, 12);
+  const out = <usize>load<u32>(args, 16);
+  const biasOut = <usize>load<u32>(args, 20);
+  const batch = load<i32>(args, 24), channels = load<i32>(args, 28), length = load<i32>(args, 32);
+  for (let o = tid; o < channels; o += nthreads) {
+    let dst = out + <usize>o * <usize>batch * <usize>length * 4;
+    let sum4 = f32x4.splat(0);
+    let sum: f32 = 0;
+    for (let n = 0; n < batch; n++) {
+      const src = g + (<usize>(n * sn) + <usize>(o * so)) * 4;
+      let l = 0;
+      if (sl == 1) {
+        for (; l + 4 <= length; l += 4) {
+          const v = v128.load(src + <usize>l * 4);
+          v128.store(dst + <usize>l * 4, v);
+          sum4 = f32x4.add(sum4, v);
+        }
+      }
+      for (; l < length; l++) {
+        const v = load<f32>(src + <usize>(l * sl) * 4);
+        store<f32>(dst + <usize>l * 4, v);
+        sum += v;
+      }
+      dst += <usize>length * 4;
+    }
+    if (biasOut != 0) {
+      sum += f32x4.extract_lane(sum4, 0) + f32x4.extract_lane(sum4, 1) + f32x4.extract_lane(sum4, 2) + f32x4.extract_lane(sum4, 3);
+      store<f32>(biasOut + <usize>o * 4, sum);
+    }
+  }
+}
+
+/**
+ * Convolution input gradient, one thread's share, in tasks of `chunk` samples: each task
+ * multiplies each group's transposed weight [K/g, O/g] by the gradient rows [O, N*L] of its
+ * samples into the thread's own column buffer [K, chunk*L], in cache, and col2im sums that into
+ * those samples' planes of the input gradient [N, C, H, W].
+ * args: fold's 22 fields (see window.ts; its cols fields: 0, unused, chunk*L, 1; out = the
+ * input gradient), then 22 weight [O, K/g], 23 gradient rows [O, N*L], 24 groups,
+ * 25 outChannels, 26 chunk, 27 column buffers (colsBytes each, one per share), 28 colsBytes,
+ * 29 GEMM scratch (one per share).
+ */
+export function convInputGrad(args: usize, tid: i32, nthreads: i32): void {
+  const batch = load<i32>(args, 32), channels = load<i32>(args, 36);
+  const kh = load<i32>(args, 48), kw = load<i32>(args, 52), oh = load<i32>(args, 80), ow = load<i32>(args, 84);
+  const weight = <usize>load<u32>(args, 88), gradRows = <usize>load<u32>(args, 92);
+  const groups = load<i32>(args, 96), outChannels = load<i32>(args, 100), chunk = load<i32>(args, 104);
+  const cols = <usize>load<u32>(args, 108) + <usize>tid * <usize>load<u32>(args, 112);
+  const scratch = <usize>load<u32>(args, 116) + <usize>tid * <usize>gemmScratchBytes();
+  const length = oh * ow;
+  const allColumns = batch * length;
+  const groupRows = (channels / groups) * kh * kw, groupOut = outChannels / groups;
+  const chunkColumns = chunk * length; // the buffer's row stride, as fold's args say
+  const tasks = (batch + chunk - 1) / chunk;
+  for (let t = tid; t < tasks; t += nthreads) {
+    const n0 = t * chunk;
+    const samples = min(chunk, batch - n0);
+    const columns = samples * length;
+    for (let gi = 0; gi < groups; gi++) {
+      gemmBlocked(
+        weight + <usize>(gi * groupOut * groupRows) * 4, 1, groupRows,
+        gradRows + (<usize>(gi * groupOut) * <usize>allColumns + <usize>(n0 * length)) * 4, allColumns, 1,
+        cols + <usize>(gi * groupRows) * <usize>chunkColumns * 4, chunkColumns, columns, 0,
+        groupRows, columns, groupOut, 0, scratch);
+    }
+    for (let q = n0 * channels; q < (n0 + samples) * channels; q++) foldPlane(args, q, cols, length, n0);
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * The backend contract of the fused recurrence (one layer-direction of an RNN / GRU / LSTM over
+ * a whole sequence; the math is documented in src/nn/functional/recurrent.ts). Operands are
+ * dense row-major float32 arrays; the saved tensors have the same layout on every backend, so a
+ * forward on one backend can be differentiated on another.
+ */
+
+/** The recurrent cell: gate count G is 1 (rnn), 3 (gru) or 4 (lstm). */
+export type RecurrentCellKind = "rnn_tanh" | "rnn_relu" | "gru" | "lstm";
+
+export interface RecurrenceSpec {
+  kind: RecurrentCellKind;
+  /** Time steps T. */
+  steps: number;
+  /** Batch entries B. */
+  batch: number;
+  /** Hidden units H (the per-gate width). */
+  hidden: number;
+  /** Width P of h: H, or the LSTM projection size. */
+  stateSize: number;
+  /** Run the time loop from t = T-1 down to 0. */
+  reverse: boolean;
+  /** Leaky integration of the rnn kinds (1: plain Elman). */
+  leak: number;
+  /** Valid length of each batch entry (in [0, T]). */
+  lengths: Int32Array;
+}
+
+export interface RecurrenceOperands {
+  /** Input projections x W_ih^T, [T, B, G*H] (b_ih included, or added by the op when biasIh is given). */
+  x: Float32Array;
+  /** [G*H] or null: added to x. */
+  biasIh: Float32Array | null;
+  /** [G*H, P]. */
+  weightHh: Float32Array;
+  /** [G*H] or null. */
+  biasHh: Float32Array | null;
+  /** [B, P]. */
+  h0: Float32Array;
+  /** [B, H] (LSTM; null: zeros). */
+  c0: Float32Array | null;
+  /** LSTM projections [P, H] or null. */
+  weightHr: Float32Array | null;
+}
+
+/**
+ * What backward needs, indexed by time step t (not by processing order), each [T or 1, B, *]
+ * (one step's worth, overwritten, when the forward was told nothing needs saving):
+ * hPrev [.., P] the h entering step t; act [.., G*H] the gate activations (rnn: act(pre); gru:
+ * r, z, n; lstm: i, f, g, o); extra [.., H] (gru: W_hn h + b_hn; lstm: c_t; rnn: empty);
+ * cPrev [.., H] the c entering step t (lstm); hRaw [.., H] o * tanh(c_t) before the projection
+ * (projections only, zero on padding rows).
+ */
+export interface RecurrenceSaved {
+  hPrev: Float32Array;
+  act: Float32Array;
+  extra: Float32Array;
+  cPrev: Float32Array;
+  hRaw: Float32Array;
+}
+
+export interface RecurrenceForwardResult {
+  /** [T + S, B, H]: outputs, then the final h (first P columns) and, for LSTM, the final c. */
+  output: Float32Array;
+  saved: RecurrenceSaved;
+}
+
+export interface RecurrenceGrads {
+  /** d pre-activations as the input projection sees them, [T, B, G*H]. */
+  dGatesX: Float32Array;
+  /** ... and as h W_hh^T + b_hh sees them (the same array except for GRU), [T, B, G*H]. */
+  dGatesH: Float32Array;
+  /** d b_hh: dGatesH summed over all steps and rows, [G*H]. */
+  dBiasHh: Float32Array;
+  /** d b_ih: dGatesX summed likewise (the same array except for GRU), [G*H]. */
+  dBiasIh: Float32Array;
+  /** d h_t of the valid rows for dW_hr, [T, B, P] (projections only, else empty). */
+  dProj: Float32Array;
+  /** [B, P]. */
+  dh0: Float32Array;
+  /** [B, H] (LSTM, else empty). */
+  dc0: Float32Array;
+}
+
+export function gateCount(kind: RecurrentCellKind): number {
+  return kind === "lstm" ? 4 : kind === "gru" ? 3 : 1;
+}

@@ -1,0 +1,135 @@
+import type { Storage } from "../../core/dtype.js";
+import { Layout } from "../../core/layout.js";
+import type { ConvGeometry, ConvGrads, ConvGradsWanted } from "../backend.js";
+import { jsBackend } from "../js/index.js";
+import { gemmOn } from "./matmul.js";
+import { stage, unstage, type Staged } from "./operands.js";
+import type { WasmRuntime } from "./runtime.js";
+import { unfoldInto } from "./window.js";
+
+/**
+ * Convolution in one trip to wasm memory each way. Forward: the kernel convForward takes a few
+ * samples at a time, writes their im2col columns as [K, S*L] (K = C*kH*kW, L = outH*outW) in
+ * cache, and multiplies each group's weight [O/g, K/g] by them with the bias as the GEMM's
+ * epilogue, writing [N, O, L] directly through blocked output columns. Backward: the gradient
+ * becomes rows [O, N*L] (their sums are the bias gradient); the weight gradient is one GEMM
+ * (all groups in one kernel call) of them by the rebuilt columns [K, N*L], transposed; the
+ * input gradient, like the forward pass, goes a few samples at a time (convInputGrad): weight^T
+ * @ their gradient rows into cached columns, then col2im. No intermediate leaves wasm memory.
+ */
+
+// Output channels per thread task in convGradRows below which one thread does them all.
+const MIN_GRAD_ELEMENTS_PER_THREAD = 64 * 1024;
+// As in matmul.ts: smaller GEMMs are not split across threads.
+const MIN_MACS_PER_THREAD = 64 * 1024;
+/**
+ * im2col columns per task (floats) of the forward pass and the input gradient: 512 KiB, so a
+ * task's columns stay in its core's L2 between the GEMM and im2col / col2im.
+ */
+const CHUNK_COLUMN_FLOATS = 128 * 1024;
+
+function sizes(g: ConvGeometry) {
+  const length = g.outHeight * g.outWidth;
+  const groupRows = (g.channels / g.groups) * g.kernelHeight * g.kernelWidth; // K per group
+  return { length, columns: g.batch * length, groupRows, rows: g.groups * groupRows, groupOut: g.outChannels / g.groups };
+}
+
+/** The weight [O, C/g, kH, kW] staged as a dense [O, K/g] matrix. */
+function stageWeight(rt: WasmRuntime, w: Storage, wl: Layout): number {
+  const dense = wl.isContiguous() ? w.subarray(wl.offset, wl.offset + wl.size) : jsBackend.copy(w, wl, "float32");
+  const ptr = rt.alloc(wl.size * 4);
+  rt.f32(ptr, wl.size).set(dense as Float32Array);
+  return ptr;
+}
+
+/** The input's im2col columns as [K, N*L] in wasm memory. */
+function columnsOf(rt: WasmRuntime, x: Staged, g: ConvGeometry): number {
+  const { length, columns, rows } = sizes(g);
+  const cols = rt.alloc(rows * columns * 4);
+  unfoldInto(rt, x, g, cols, length, columns);
+  return cols;
+}
+
+/**
+ * Tasks of a few samples each (convForward, convInputGrad): samples per task, shares, and each
+ * share's column buffer and GEMM scratch.
+ */
+function sampleTasks(rt: WasmRuntime, g: ConvGeometry) {
+  const { length, columns, rows } = sizes(g);
+  const macs = g.outChannels * columns * (rows / g.groups);
+  const chunk = Math.max(1, Math.floor(CHUNK_COLUMN_FLOATS / (rows * length)));
+  const shares = Math.min(Math.ceil(g.batch / chunk), rt.sharesFor(Math.floor(macs / MIN_MACS_PER_THREAD)));
+  const colsBytes = Math.ceil((rows * chunk * length * 4) / 64) * 64;
+  const colsBuffers = rt.alloc(shares * colsBytes);
+  const scratch = rt.alloc(shares * rt.exported("gemmScratchBytes")());
+  return { chunk, shares, colsBuffers, colsBytes, scratch };
+}
+
+function geometryFields(g: ConvGeometry): number[] {
+  return [g.batch, g.channels, g.inHeight, g.inWidth, g.kernelHeight, g.kernelWidth, g.strideH, g.strideW, g.padH, g.padW, g.dilationH, g.dilationW, g.outHeight, g.outWidth];
+}
+
+export function conv2dOn(rt: WasmRuntime, x: Storage, xl: Layout, w: Storage, wl: Layout, bias: Storage | null, bl: Layout | null, g: ConvGeometry): Float32Array {
+  const { columns } = sizes(g);
+  rt.reset();
+  const sx = stage(rt, x, xl);
+  const weight = stageWeight(rt, w, wl);
+  const out = rt.alloc(g.outChannels * columns * 4);
+  let biasPtr = 0;
+  if (bias !== null && bl !== null) {
+    biasPtr = rt.alloc((g.outChannels + 8) * 4); // the kernel reads whole 4-row tiles of it
+    rt.f32(biasPtr, g.outChannels).set(jsBackend.copy(bias, bl, "float32") as Float32Array);
+  }
+  const { chunk, shares, colsBuffers, colsBytes, scratch } = sampleTasks(rt, g);
+  const args = rt.alloc(33 * 4);
+  rt.i32(args, 33).set([
+    sx.ptr, ...sx.strides, 0, 0, 0,
+    ...geometryFields(g),
+    0, 0, weight, out, biasPtr, g.groups, g.outChannels, chunk, colsBuffers, colsBytes, scratch,
+  ]);
+  rt.run("convForward", args, shares);
+  return unstage(rt, out, g.outChannels * columns);
+}
+
+export function conv2dBackwardOn(rt: WasmRuntime, grad: Storage, gl: Layout, x: Storage, xl: Layout, w: Storage, wl: Layout, g: ConvGeometry, want: ConvGradsWanted): ConvGrads {
+  const { length, columns, groupRows, groupOut } = sizes(g);
+  rt.reset();
+  // d(output) [N, O, outH, outW] as gradRows [O, N*L] (and its row sums, the bias gradient).
+  const sg = stage(rt, grad, gl);
+  if (g.outHeight > 1 && sg.strides[2] !== sg.strides[3] * g.outWidth) {
+    return conv2dBackwardOn(rt, jsBackend.copy(grad, gl, "float32"), Layout.contiguous(gl.shape), x, xl, w, wl, g, want);
+  }
+  const gradRows = rt.alloc(g.outChannels * columns * 4);
+  const biasGrad = want.bias ? rt.alloc(g.outChannels * 4) : 0;
+  const args = rt.alloc(9 * 4);
+  rt.i32(args, 9).set([sg.ptr, sg.strides[0], sg.strides[1], sg.strides[3], gradRows, biasGrad, g.batch, g.outChannels, length]);
+  rt.run("convGradRows", args, Math.min(g.outChannels, rt.sharesFor(Math.floor((g.outChannels * columns) / MIN_GRAD_ELEMENTS_PER_THREAD))));
+  const result: ConvGrads = { input: null, weight: null, bias: want.bias ? rt.f32(biasGrad, g.outChannels).slice() : null };
+  if (want.weight) {
+    const cols = columnsOf(rt, stage(rt, x, xl), g);
+    const weightGrad = rt.alloc(g.outChannels * groupRows * 4);
+    // [O/g, N*L] @ columns^T [N*L, K/g] per group.
+    gemmOn(rt, {
+      a: { ptr: gradRows, batch: groupOut * columns, row: columns, col: 1 },
+      b: { ptr: cols, batch: groupRows * columns, row: 1, col: columns },
+      c: { ptr: weightGrad, batch: groupOut * groupRows, row: groupRows, col: 1 },
+      batch: g.groups, m: groupOut, n: groupRows, k: columns,
+    });
+    result.weight = rt.f32(weightGrad, g.outChannels * groupRows).slice();
+  }
+  if (want.input) {
+    const weight = stageWeight(rt, w, wl);
+    const inputSize = g.batch * g.channels * g.inHeight * g.inWidth;
+    const inputGrad = rt.alloc(inputSize * 4);
+    const { chunk, shares, colsBuffers, colsBytes, scratch } = sampleTasks(rt, g);
+    const args = rt.alloc(30 * 4);
+    rt.i32(args, 30).set([
+      0, 0, chunk * length, 1, 0, inputGrad, 0, 0,
+      ...geometryFields(g),
+      weight, gradRows, g.groups, g.outChannels, chunk, colsBuffers, colsBytes, scratch,
+    ]);
+    rt.run("convInputGrad", args, shares);
+    result.input = unstage(rt, inputGrad, inputSize);
+  }
+  return result;
+}

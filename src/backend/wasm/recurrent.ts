@@ -1,0 +1,198 @@
+import { gateCount, type RecurrenceForwardResult, type RecurrenceGrads, type RecurrenceOperands, type RecurrenceSaved, type RecurrenceSpec } from "../recurrence.js";
+import { fail } from "../../core/errors.js";
+import { gemmOn } from "./matmul.js";
+import type { WasmRuntime } from "./runtime.js";
+
+/**
+ * The fused recurrence on the wasm kernels (kernels/recurrent.ts). Each layer-direction's
+ * operands are copied into wasm memory once and its results copied out once; in between, all
+ * T steps run on data that stays there (state, gates, weights). Per step the one GEMM for all
+ * gates runs on the threaded `matmul` kernel, and the gate math on this thread.
+ */
+
+// Cell kind codes, shared with kernels/recurrent.ts.
+const KIND_CODES = { rnn_tanh: 0, rnn_relu: 1, gru: 2, lstm: 3 } as const;
+// The kernels read rows 4 lanes at a time, up to 12 bytes past a buffer's end.
+const SLACK_BYTES = 16;
+
+type StepKernel = (args: number, t: number) => void;
+
+// Arena blocks. Views of wasm memory are taken at each write: a later alloc may grow (and detach) it.
+
+/** A block of `length` floats holding `data` (zeros when null). */
+function floats(rt: WasmRuntime, length: number, data: Float32Array | null): number {
+  const ptr = rt.alloc(length * 4 + SLACK_BYTES);
+  if (data === null) rt.f32(ptr, length).fill(0);
+  else rt.f32(ptr, length).set(data.subarray(0, length));
+  return ptr;
+}
+
+/** A block of `length` floats the kernels write before reading. */
+function uninitialized(rt: WasmRuntime, length: number): number {
+  return rt.alloc(length * 4 + SLACK_BYTES);
+}
+
+function ints(rt: WasmRuntime, data: Int32Array): number {
+  const ptr = rt.alloc(data.length * 4 + SLACK_BYTES);
+  rt.i32(ptr, data.length).set(data);
+  return ptr;
+}
+
+/**
+ * One of a step's GEMMs, C [m, n] (+)= A [m, k] @ B [k, n], all row-major, on the threaded
+ * matmul kernel. Its argument block and thread scratch are set up once (by gemmOn, whose run is
+ * captured rather than executed) and reused every step with only A's address (field 0) changed,
+ * so the loop allocates nothing.
+ */
+class StepGemm {
+  private readonly args: number;
+  private readonly shares: number;
+
+  constructor(private readonly rt: WasmRuntime, b: number, c: number, m: number, n: number, k: number, accumulate: boolean) {
+    let captured: { args: number; shares: number } | null = null;
+    const capture = (_kernel: string, args: number, shares: number): void => void (captured = { args, shares });
+    const recorder = new Proxy(rt, {
+      get: (target, key) => {
+        if (key === "run") return capture;
+        const value: unknown = Reflect.get(target, key);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    gemmOn(recorder, { a: { ptr: 0, batch: 0, row: k, col: 1 }, b: { ptr: b, batch: 0, row: n, col: 1 }, c: { ptr: c, batch: 0, row: n, col: 1 }, batch: 1, m, n, k, accumulate });
+    if (captured === null) fail("recurrence", "gemmOn did not produce a matmul job");
+    ({ args: this.args, shares: this.shares } = captured);
+  }
+
+  run(a: number): void {
+    this.rt.i32(this.args, 1)[0] = a;
+    this.rt.run("matmul", this.args, this.shares);
+  }
+}
+
+function header(rt: WasmRuntime, spec: RecurrenceSpec, fields: number[]): number {
+  const args = rt.alloc(fields.length * 4);
+  rt.i32(args, fields.length).set(fields);
+  rt.f32(args + 24, 1)[0] = spec.leak;
+  return args;
+}
+
+const take = (rt: WasmRuntime, ptr: number, length: number): Float32Array => rt.f32(ptr, length).slice();
+
+export function recurrenceForwardOn(rt: WasmRuntime, spec: RecurrenceSpec, operands: RecurrenceOperands, save: boolean): RecurrenceForwardResult {
+  const { kind, steps: T, batch: B, hidden: H, stateSize: P } = spec;
+  const GH = gateCount(kind) * H;
+  const isLstm = kind === "lstm";
+  const projecting = operands.weightHr !== null;
+  const savedSteps = save ? T : Math.min(T, 1);
+  const sizes = {
+    hPrev: savedSteps * B * P,
+    act: savedSteps * B * GH,
+    extra: kind === "gru" || isLstm ? savedSteps * B * H : 0,
+    cPrev: isLstm ? savedSteps * B * H : 0,
+    hRaw: projecting ? savedSteps * B * H : 0,
+  };
+  const outLength = (T + (isLstm ? 2 : 1)) * B * H;
+  rt.reset();
+  const x = floats(rt, T * B * GH, operands.x);
+  const w = floats(rt, GH * P, operands.weightHh);
+  const bias = floats(rt, GH, operands.biasHh);
+  const h = floats(rt, B * P, operands.h0);
+  const c = floats(rt, isLstm ? B * H : 0, operands.c0);
+  const whr = operands.weightHr === null ? 0 : floats(rt, P * H, operands.weightHr);
+  const lengths = ints(rt, spec.lengths);
+  const out = uninitialized(rt, outLength);
+  const hPrev = uninitialized(rt, sizes.hPrev);
+  const act = uninitialized(rt, sizes.act);
+  const extra = uninitialized(rt, sizes.extra);
+  const cPrev = uninitialized(rt, sizes.cPrev);
+  const hRaw = uninitialized(rt, sizes.hRaw);
+  const wT = uninitialized(rt, P * GH);
+  const whrT = uninitialized(rt, projecting ? H * P : 0);
+  const hw = uninitialized(rt, B * GH);
+  const hProj = uninitialized(rt, projecting ? B * P : 0);
+  const biasIh = floats(rt, GH, operands.biasIh);
+  const recurrent = new StepGemm(rt, wT, hw, B, GH, P, false);
+  const projection = projecting ? new StepGemm(rt, whrT, hProj, B, P, H, false) : null;
+  const args = header(rt, spec, [KIND_CODES[kind], T, B, H, P, save ? 1 : 0, 0, x, w, bias, h, c, whr, lengths, out, hPrev, act, extra, cPrev, hRaw, wT, whrT, hw, hProj, biasIh]);
+
+  const saveState = rt.exported("recurrentForwardSave") as StepKernel;
+  const gates = rt.exported("recurrentForwardStep") as StepKernel;
+  const projected = rt.exported("recurrentForwardProjected") as StepKernel;
+  rt.exported("recurrentForwardBegin")(args);
+  for (let k = 0; k < T; k++) {
+    const t = spec.reverse ? T - 1 - k : k;
+    const slot = save ? t : 0;
+    saveState(args, t);
+    recurrent.run(hPrev + slot * B * P * 4);
+    gates(args, t);
+    if (projection !== null) {
+      projection.run(hRaw + slot * B * H * 4);
+      projected(args, t);
+    }
+  }
+  rt.exported("recurrentForwardEnd")(args);
+  const saved: RecurrenceSaved = {
+    hPrev: take(rt, hPrev, sizes.hPrev),
+    act: take(rt, act, sizes.act),
+    extra: take(rt, extra, sizes.extra),
+    cPrev: take(rt, cPrev, sizes.cPrev),
+    hRaw: take(rt, hRaw, sizes.hRaw),
+  };
+  return { output: take(rt, out, outLength), saved };
+}
+
+export function recurrenceBackwardOn(rt: WasmRuntime, spec: RecurrenceSpec, weightHh: Float32Array, weightHr: Float32Array | null, saved: RecurrenceSaved, gradOutput: Float32Array): RecurrenceGrads {
+  const { kind, steps: T, batch: B, hidden: H, stateSize: P } = spec;
+  const GH = gateCount(kind) * H;
+  const isLstm = kind === "lstm";
+  const isGru = kind === "gru";
+  const projecting = weightHr !== null;
+  rt.reset();
+  const g = floats(rt, gradOutput.length, gradOutput);
+  const w = floats(rt, GH * P, weightHh);
+  const whr = weightHr === null ? 0 : floats(rt, P * H, weightHr);
+  const lengths = ints(rt, spec.lengths);
+  // Only GRU's gradient reads h_{t-1}.
+  const hPrev = isGru ? floats(rt, saved.hPrev.length, saved.hPrev) : 0;
+  const act = floats(rt, saved.act.length, saved.act);
+  const extra = floats(rt, saved.extra.length, saved.extra);
+  const cPrev = floats(rt, saved.cPrev.length, saved.cPrev);
+  const gatesLength = T * B * GH;
+  const dgx = uninitialized(rt, gatesLength);
+  const dgh = isGru ? uninitialized(rt, gatesLength) : dgx;
+  const dProj = uninitialized(rt, projecting ? T * B * P : 0);
+  const dh = uninitialized(rt, B * P);
+  const dc = uninitialized(rt, isLstm ? B * H : 0);
+  const dhStep = uninitialized(rt, B * P);
+  const dhRaw = uninitialized(rt, projecting ? B * H : 0);
+  const dBias = uninitialized(rt, GH);
+  const dBiasIh = isGru ? uninitialized(rt, GH) : dBias;
+  const dBiasStep = uninitialized(rt, GH);
+  const dBiasIhStep = uninitialized(rt, isGru ? GH : 0);
+  // dh (the part bypassing W_hh, from the gate kernel) += dGatesH_t W_hh.
+  const recurrent = new StepGemm(rt, w, dh, B, P, GH, true);
+  const projection = projecting ? new StepGemm(rt, whr, dhRaw, B, H, P, false) : null;
+  const args = header(rt, spec, [KIND_CODES[kind], T, B, H, P, 0, 0, g, lengths, projecting ? 1 : 0, hPrev, act, extra, cPrev, dgx, dgh, dProj, dh, dc, dhStep, dhRaw, dBias, dBiasIh, dBiasStep, dBiasIhStep]);
+
+  const input = rt.exported("recurrentBackwardInput") as StepKernel;
+  const gates = rt.exported("recurrentBackwardStep") as StepKernel;
+  rt.exported("recurrentBackwardBegin")(args);
+  for (let k = T - 1; k >= 0; k--) {
+    const t = spec.reverse ? T - 1 - k : k;
+    input(args, t);
+    projection?.run(dhStep);
+    gates(args, t);
+    recurrent.run(dgh + t * B * GH * 4);
+  }
+  const dGatesX = take(rt, dgx, gatesLength);
+  const dBiasHh = take(rt, dBias, GH);
+  return {
+    dGatesX,
+    dGatesH: isGru ? take(rt, dgh, gatesLength) : dGatesX,
+    dBiasHh,
+    dBiasIh: isGru ? take(rt, dBiasIh, GH) : dBiasHh,
+    dProj: take(rt, dProj, projecting ? T * B * P : 0),
+    dh0: take(rt, dh, B * P),
+    dc0: take(rt, dc, isLstm ? B * H : 0),
+  };
+}

@@ -1,0 +1,184 @@
+// The wasm fused recurrence (kernels/recurrent.ts) against the JS reference backend on randomized
+// odd shapes: every cell kind, LSTM projections, reverse direction, variable lengths (zero
+// included), leaky RNNs, missing bias / c0, forward (outputs and saved tensors) and backward,
+// in every build the backend ships (SIMD and relaxed-SIMD FMA, private and shared memory).
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import { jsBackend } from "../../src/backend/js/index.js";
+import { gateCount, type RecurrenceOperands, type RecurrenceSpec, type RecurrentCellKind } from "../../src/backend/recurrence.js";
+import { recurrenceBackwardOn, recurrenceForwardOn } from "../../src/backend/wasm/recurrent.js";
+import { WasmRuntime } from "../../src/backend/wasm/runtime.js";
+import * as flint from "../../src/index.js";
+import { fusedRecurrence } from "../../src/nn/functional/recurrent.js";
+import type { Tensor } from "../../src/tensor/tensor.js";
+
+// Node 20 validates relaxed SIMD only behind this flag; set before any relaxed module compiles.
+setFlagsFromString("--experimental-wasm-relaxed-simd");
+
+/** mulberry32: a small seeded generator, so a failing case can be replayed. */
+function rng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomArray(r: () => number, length: number, scale: number): Float32Array {
+  const out = new Float32Array(length);
+  for (let i = 0; i < length; i++) out[i] = (r() * 2 - 1) * scale;
+  return out;
+}
+
+function assertAllClose(actual: Float32Array, expected: Float32Array, atol: number, label: string): void {
+  assert.equal(actual.length, expected.length, `${label}: length`);
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i];
+    const e = expected[i];
+    if (a === e) continue;
+    if (!(Math.abs(a - e) <= atol + 1e-4 * Math.abs(e))) assert.fail(`${label}: element ${i} is ${a}, expected ${e}`);
+  }
+}
+
+interface Case {
+  label: string;
+  spec: RecurrenceSpec;
+  operands: RecurrenceOperands;
+  gradOutput: Float32Array;
+}
+
+const KINDS: readonly RecurrentCellKind[] = ["rnn_tanh", "rnn_relu", "gru", "lstm"];
+
+function randomCase(seed: number, kind: RecurrentCellKind, projecting: boolean): Case {
+  const r = rng(seed);
+  const T = 1 + Math.floor(r() * 7);
+  const B = 1 + Math.floor(r() * 6) + (r() < 0.3 ? 11 : 0);
+  // Odd widths exercise the partial-vector tails; a few cases cross the GEMM's 256-wide K blocks.
+  const H = r() < 0.25 ? 70 + Math.floor(r() * 30) : 1 + Math.floor(r() * 13);
+  const P = projecting ? 1 + Math.floor(r() * (H - 1 || 1)) : H;
+  const GH = gateCount(kind) * H;
+  const lengths = new Int32Array(B);
+  const ragged = r() < 0.6;
+  for (let b = 0; b < B; b++) lengths[b] = ragged ? Math.floor(r() * (T + 1)) : T;
+  const spec: RecurrenceSpec = {
+    kind,
+    steps: T,
+    batch: B,
+    hidden: H,
+    stateSize: P,
+    reverse: r() < 0.5,
+    leak: kind.startsWith("rnn") && r() < 0.4 ? 0.3 + 0.6 * r() : 1,
+    lengths,
+  };
+  const scale = 1 / Math.sqrt(H);
+  const operands: RecurrenceOperands = {
+    x: randomArray(r, T * B * GH, 1.5),
+    biasIh: r() < 0.5 ? randomArray(r, GH, scale) : null,
+    weightHh: randomArray(r, GH * P, 2 * scale),
+    biasHh: r() < 0.7 ? randomArray(r, GH, scale) : null,
+    h0: randomArray(r, B * P, 1),
+    c0: kind === "lstm" && r() < 0.6 ? randomArray(r, B * H, 1) : null,
+    weightHr: projecting ? randomArray(r, P * H, scale) : null,
+  };
+  const stateRows = kind === "lstm" ? 2 : 1;
+  const gradOutput = randomArray(r, (T + stateRows) * B * H, 1);
+  const label = `seed ${seed}: ${kind} T=${T} B=${B} H=${H} P=${P} reverse=${spec.reverse} leak=${spec.leak.toFixed(2)} lengths=[${[...lengths]}]`;
+  return { label, spec, operands, gradOutput };
+}
+
+function cases(): Case[] {
+  const all: Case[] = [];
+  let seed = 1;
+  for (const kind of KINDS) for (let i = 0; i < 12; i++) all.push(randomCase(seed++, kind, false));
+  for (let i = 0; i < 12; i++) all.push(randomCase(seed++, "lstm", true));
+  return all;
+}
+
+const relaxedAvailable = new WasmRuntime({ threads: 1 }).relaxedSimd;
+const RUNTIMES: { label: string; rt: WasmRuntime }[] = [];
+for (const relaxedSimd of relaxedAvailable ? [false, true] : [false]) {
+  for (const threads of [1, 3]) {
+    const rt = new WasmRuntime({ relaxedSimd, threads });
+    // The per-step GEMMs of the wider cases are split across threads once the workers are up.
+    rt.waitForThreads();
+    RUNTIMES.push({ label: `${relaxedSimd ? "relaxed" : "simd"}, ${threads} thread(s)`, rt });
+  }
+}
+
+// Float32 sums of up to ~100 products in a different order, and a polynomial exp (rel. error ~1e-7).
+const ATOL = 2e-5;
+
+test("wasm recurrence forward matches the JS reference (outputs and saved tensors)", () => {
+  for (const { label: rtLabel, rt } of RUNTIMES) {
+    for (const c of cases()) {
+      const label = `${rtLabel}, ${c.label}`;
+      const expected = jsBackend.recurrenceForward(c.spec, c.operands, true);
+      const actual = recurrenceForwardOn(rt, c.spec, c.operands, true);
+      assertAllClose(actual.output, expected.output, ATOL, `${label}: output`);
+      for (const key of ["hPrev", "act", "extra", "cPrev", "hRaw"] as const) assertAllClose(actual.saved[key], expected.saved[key], ATOL, `${label}: saved ${key}`);
+      // Inference (nothing saved) computes the same numbers bit for bit.
+      const untracked = recurrenceForwardOn(rt, c.spec, c.operands, false);
+      assert.deepEqual(untracked.output, actual.output, `${label}: output without saving`);
+    }
+  }
+});
+
+test("wasm recurrence backward matches the JS reference", () => {
+  for (const { label: rtLabel, rt } of RUNTIMES) {
+    for (const c of cases()) {
+      const label = `${rtLabel}, ${c.label}`;
+      const { saved } = jsBackend.recurrenceForward(c.spec, c.operands, true);
+      const expected = jsBackend.recurrenceBackward(c.spec, c.operands.weightHh, c.operands.weightHr, saved, c.gradOutput);
+      const actual = recurrenceBackwardOn(rt, c.spec, c.operands.weightHh, c.operands.weightHr, saved, c.gradOutput);
+      for (const key of ["dGatesX", "dGatesH", "dBiasHh", "dBiasIh", "dProj", "dh0", "dc0"] as const) assertAllClose(actual[key], expected[key], ATOL, `${label}: ${key}`);
+      if (c.spec.kind !== "gru") assert.equal(actual.dGatesH, actual.dGatesX, `${label}: dGatesH is dGatesX except for GRU`);
+      // The bias gradients sum over steps and rows more precisely than float32 rows would: check them in float64.
+      for (const [key, gates] of [["dBiasHh", expected.dGatesH], ["dBiasIh", expected.dGatesX]] as const) {
+        const GH = gateCount(c.spec.kind) * c.spec.hidden;
+        for (let j = 0; j < GH; j++) {
+          let sum = 0;
+          for (let row = 0; row < c.spec.steps * c.spec.batch; row++) sum += gates[row * GH + j];
+          assert.ok(Math.abs(actual[key][j] - sum) <= 1e-4, `${label}: ${key}[${j}] is ${actual[key][j]}, expected ${sum}`);
+        }
+      }
+    }
+  }
+});
+
+test("wasm recurrence: stale arena memory from a bigger call does not leak into a smaller one", () => {
+  const rt = RUNTIMES[0].rt;
+  const big = randomCase(1000, "lstm", false);
+  const small = randomCase(1001, "gru", false);
+  const first = recurrenceForwardOn(rt, small.spec, small.operands, true);
+  recurrenceForwardOn(rt, big.spec, big.operands, true);
+  const again = recurrenceForwardOn(rt, small.spec, small.operands, true);
+  assert.deepEqual(again.output, first.output);
+  assert.deepEqual(again.saved, first.saved);
+});
+
+test("fusedRecurrence: b_ih passed to the op equals b_ih added to the input projection, values and gradients", () => {
+  for (const kind of KINDS) {
+    flint.manualSeed(11);
+    const [T, B, H] = [4, 3, 5];
+    const GH = gateCount(kind) * H;
+    const xProj = flint.randn([T, B, GH]).requiresGrad_();
+    const biasIh = flint.randn([GH]).mul(0.3).requiresGrad_();
+    const weightHh = flint.randn([GH, H]).mul(0.4).requiresGrad_();
+    const biasHh = flint.randn([GH]).mul(0.3).requiresGrad_();
+    const h0 = flint.randn([B, H]).requiresGrad_();
+    const weights = flint.randn([T + (kind === "lstm" ? 2 : 1), B, H]);
+    const run = (fused: boolean): Tensor[] => {
+      for (const t of [xProj, biasIh, weightHh, biasHh, h0]) t.grad = null;
+      const out = fused
+        ? fusedRecurrence(kind, xProj, weightHh, biasHh, h0, { biasIh, lengths: [4, 2, 0] })
+        : fusedRecurrence(kind, xProj.add(biasIh), weightHh, biasHh, h0, { lengths: [4, 2, 0] });
+      out.mul(weights).sum().backward();
+      return [out, xProj.grad!, biasIh.grad!, weightHh.grad!, biasHh.grad!, h0.grad!];
+    };
+    const expected = run(false);
+    const actual = run(true);
+    actual.forEach((t, i) => assertAllClose(t.data() as Float32Array, expected[i].data() as Float32Array, 1e-5, `${kind}: tensor ${i}`));
+  }
+});
