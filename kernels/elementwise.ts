@@ -9,7 +9,7 @@ import { erfv, expm1v, expv, log1pv, logv, sigmoidv, tanhv } from "./math";
 const ADD = 0, SUB = 1, MUL = 2, DIV = 3, MAXIMUM = 4, MINIMUM = 5;
 const EQ = 6, NE = 7, LT = 8, LE = 9, GT = 10, GE = 11;
 // Fused backward ops: binary(grad, x) for GELU, binary(grad, out) for sigmoid and tanh.
-const GELU_BACKWARD = 12, GELU_TANH_BACKWARD = 13, SIGMOID_BACKWARD = 14, TANH_BACKWARD = 15;
+const GELU_BACKWARD = 12, GELU_TANH_BACKWARD = 13, SIGMOID_BACKWARD = 14, TANH_BACKWARD = 15, RELU_BACKWARD = 16;
 const NEG = 0, ABS = 1, RELU = 2, SQRT = 3, SQUARE = 4, RECIPROCAL = 5;
 const EXP = 6, LOG = 7, TANH = 8, SIGMOID = 9, ERF = 10, EXPM1 = 11, LOG1P = 12, RSQRT = 13, GELU = 14, GELU_TANH = 15;
 
@@ -73,6 +73,8 @@ const GELU_KAPPA: f32 = 0.044715;
   if (op == GELU_TANH_BACKWARD) return geluTanhBackwardVec(x, y);
   // g * out * (1 - out) and g * (1 - out^2), as PyTorch's SigmoidBackward and TanhBackward.
   if (op == SIGMOID_BACKWARD) return f32x4.mul(x, f32x4.mul(f32x4.sub(k(1), y), y));
+  // PyTorch's threshold_backward: out <= 0 ? 0 : g (a NaN output passes the gradient through).
+  if (op == RELU_BACKWARD) return v128.andnot(x, f32x4.le(y, k(0)));
   return f32x4.mul(x, f32x4.sub(k(1), f32x4.mul(y, y)));
 }
 
@@ -211,6 +213,7 @@ const GELU_KAPPA: f32 = 0.044715;
         case GELU_BACKWARD: binaryRow(GELU_BACKWARD, pa, a3, pb, b3, po, count, false); break;
         case GELU_TANH_BACKWARD: binaryRow(GELU_TANH_BACKWARD, pa, a3, pb, b3, po, count, false); break;
         case SIGMOID_BACKWARD: binaryRow(SIGMOID_BACKWARD, pa, a3, pb, b3, po, count, false); break;
+        case RELU_BACKWARD: binaryRow(RELU_BACKWARD, pa, a3, pb, b3, po, count, false); break;
         default: binaryRow(TANH_BACKWARD, pa, a3, pb, b3, po, count, false);
       }
     }

@@ -17,8 +17,8 @@ export type UnaryOp =
 export type BinaryOp =
   | "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum"
   | "eq" | "ne" | "lt" | "le" | "gt" | "ge" | "logicalAnd" | "logicalOr" | "logicalXor"
-  // Fused gradients: (grad, x) for the GELUs, (grad, output) for sigmoid and tanh.
-  | "geluBackward" | "geluTanhBackward" | "sigmoidBackward" | "tanhBackward";
+  // Fused gradients: (grad, x) for the GELUs, (grad, output) for sigmoid, tanh and relu.
+  | "geluBackward" | "geluTanhBackward" | "sigmoidBackward" | "tanhBackward" | "reluBackward";
 
 export type ReduceOp = "sum" | "prod" | "max" | "min" | "argmax" | "argmin";
 

@@ -143,7 +143,7 @@ export const cos = (x: Tensor) => unaryOp("cos", x, floatDtype(x), (g, x) => g.m
 // One fused kernel each for these gradients instead of three or four elementwise ops.
 export const tanh = (x: Tensor) => unaryOp("tanh", x, floatDtype(x), (g, _x, out) => binaryKernel("tanhBackward", "tanh", g, out, "float32"));
 export const sigmoid = (x: Tensor) => unaryOp("sigmoid", x, floatDtype(x), (g, _x, out) => binaryKernel("sigmoidBackward", "sigmoid", g, out, "float32"));
-export const relu = (x: Tensor) => unaryOp("relu", x, keep(x), (g, _x, out) => g.mul(out.gt(0)));
+export const relu = (x: Tensor) => unaryOp("relu", x, keep(x), (g, _x, out) => binaryKernel("reluBackward", "relu", g, out, "float32"));
 export const reciprocal = (x: Tensor) => unaryOp("reciprocal", x, floatDtype(x), (g, _x, out) => g.mul(out.square()).neg());
 export const square = (x: Tensor) => unaryOp("square", x, keep(x), (g, x) => g.mul(x).mul(2));
 export const expm1 = (x: Tensor) => unaryOp("expm1", x, floatDtype(x), (g, _x, out) => g.mul(out.add(1)));

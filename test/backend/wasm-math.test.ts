@@ -142,7 +142,7 @@ function assertClosePerElement(got: ArrayLike<number>, want: ArrayLike<number>, 
   }
 }
 
-const FUSED_BINARY: readonly BinaryOp[] = ["geluBackward", "geluTanhBackward", "sigmoidBackward", "tanhBackward"];
+const FUSED_BINARY: readonly BinaryOp[] = ["geluBackward", "geluTanhBackward", "sigmoidBackward", "tanhBackward", "reluBackward"];
 
 test("every kernel path (contiguous, strided, broadcast, scalar, row tails, threads) agrees with the JS backend", () => {
   const r = rng(777);
@@ -162,7 +162,8 @@ test("every kernel path (contiguous, strided, broadcast, scalar, row tails, thre
       for (const gelu of ["gelu", "geluTanh"] as const) {
         assertClosePerElement(unaryOn(rt, gelu, a.data, a.layout)!, jsBackend.unary(gelu, a.data, a.layout, "float32"), (i) => 1e-7 * Math.abs(xs[i]), `${gelu} ${where}`);
       }
-      // (grad, x) for the GELUs; (grad, output) for sigmoid and tanh, whose outputs lie in [0, 1] and [-1, 1].
+      // (grad, x) for the GELUs; (grad, output) for sigmoid and tanh, whose outputs lie in [0, 1] and [-1, 1],
+      // and for relu (any sign exercises both sides of its threshold).
       const g = view(r, rows, cols, kindB, -2, 2);
       const gs = jsBackend.copy(g.data, g.layout, "float32");
       for (const fused of FUSED_BINARY) {
@@ -173,6 +174,23 @@ test("every kernel path (contiguous, strided, broadcast, scalar, row tails, thre
       }
       const mul = binaryOn(rt, "mul", a.data, a.layout, g.data, g.layout)!;
       assertWithinUlp(mul, jsBackend.binary("mul", a.data, a.layout, g.data, g.layout, "float32"), xs, 0, `mul ${where} by ${kindB}`);
+    }
+  }
+});
+
+test("relu's gradient is PyTorch's threshold_backward on both backends: 0 where the output is <= 0, NaN outputs pass it", () => {
+  for (const backend of ["js", "wasm"]) {
+    flint.setBackend(backend);
+    try {
+      // 600 elements so the wasm backend takes its kernel, not the small-size JS path.
+      const values = Array.from({ length: 600 }, (_, i) => [-1, 0, 2, NaN, -0][i % 5]);
+      const x = flint.tensor(values).requiresGrad_();
+      x.relu().mul(flint.full([600], 3)).sum().backward();
+      const grad = Array.from(x.grad!.data() as Float32Array);
+      assert.deepEqual(grad.slice(0, 5), [0, 0, 3, 3, 0], backend);
+      assert.deepEqual(grad.slice(595), [0, 0, 3, 3, 0], backend);
+    } finally {
+      flint.setBackend("wasm");
     }
   }
 });

@@ -58,6 +58,7 @@ const BINARY: Record<BinaryOp, string> = {
   geluTanhBackward: "x * geluTanhDerivative(y)",
   sigmoidBackward: "x * (1 - y) * y",
   tanhBackward: "x * (1 - y * y)",
+  reluBackward: "(y <= 0 ? 0 : x)",
 };
 
 // The tanh approximation of GELU: 0.5 x (1 + tanh(GELU_BETA (x + GELU_KAPPA x^3))), as in PyTorch.

@@ -8,7 +8,7 @@ import type { WasmRuntime } from "./runtime.js";
 /** Op codes of kernels/elementwise.ts; ops missing here stay on the JS kernels. */
 const BINARY_CODES: Partial<Record<BinaryOp, number>> = {
   add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, eq: 6, ne: 7, lt: 8, le: 9, gt: 10, ge: 11,
-  geluBackward: 12, geluTanhBackward: 13, sigmoidBackward: 14, tanhBackward: 15,
+  geluBackward: 12, geluTanhBackward: 13, sigmoidBackward: 14, tanhBackward: 15, reluBackward: 16,
 };
 const UNARY_CODES: Partial<Record<UnaryOp, number>> = {
   neg: 0, abs: 1, relu: 2, sqrt: 3, square: 4, reciprocal: 5, exp: 6, log: 7, tanh: 8, sigmoid: 9,
