@@ -29,7 +29,7 @@ export const TRAIN_SENTIMENT_OPTIONS: Record<string, OptionSpec> = {
   data: { type: "string", description: "folder with train.tsv and dev.tsv (SST-2, GLUE layout), or the UCI files with --format uci" },
   format: { type: "string", description: `data layout: ${SENTIMENT_FORMATS.join(" | ")} (default sst2)` },
   model: { type: "string", description: `${SENTIMENT_MODEL_KINDS.join(" | ")} (default ${DEFAULT_SENTIMENT_MODEL})` },
-  epochs: { type: "integer", description: "most epochs to train (default 3 for cnn, 2 otherwise; early stopping may end sooner)" },
+  epochs: { type: "integer", description: "most epochs to train (default 2; early stopping may end sooner)" },
   "batch-size": { type: "integer", description: "sentences per step (default 64)" },
   lr: { type: "number", description: "Adam learning rate (default 1e-3 for cnn, 2e-3 for bilstm, 5e-4 for transformer)" },
   seed: { type: "integer", description: "seed for initialisation, the validation slice and shuffling (default 0)" },
@@ -37,7 +37,7 @@ export const TRAIN_SENTIMENT_OPTIONS: Record<string, OptionSpec> = {
   "min-freq": { type: "integer", description: "words seen fewer times in training become <unk> (default 2)" },
   "max-len": { type: "integer", description: "cut sentences to this many tokens (default 128)" },
   patience: { type: "integer", description: "stop after this many epochs without a better validation accuracy (default 2)" },
-  "average-epochs": { type: "number", description: "validate and keep a moving average of the weights over about this many epochs; 0 turns it off (default 1 for cnn, 0 otherwise)" },
+  "average-epochs": { type: "number", description: "validate and keep a moving average of the weights over about this many epochs; 0 turns it off (default 0)" },
   save: { type: "string", description: "write the selected model, vocabulary and labels (safetensors) to this file" },
   json: { type: "flag", description: "print the results as one JSON object on the last stdout line" },
   help: { type: "flag", description: "show this help" },
@@ -48,8 +48,7 @@ export const TRAIN_SENTIMENT_USAGE = `Usage: flint train sentiment --data DIR [-
 Trains a sentence sentiment classifier: word tokens (lowercased; vocabulary from the training
 sentences only), padded batches with masks, Adam, cross-entropy. The epoch with the best accuracy
 on a held-out slice of the training data is kept (never chosen on dev); dev accuracy is reported.
-  cnn          Kim (2014) CNN-rand: embedding 128, 100 filters each of widths 3/4/5, ReLU, max over time, dropout 0.5;
-               3 epochs, weights averaged (exponential moving average over about one epoch)
+  cnn          Kim (2014) CNN-rand: embedding 128, 100 filters each of widths 3/4/5, ReLU, max over time, dropout 0.5
   bilstm       embedding 128, bidirectional LSTM 128, max-pool over time, dropout 0.5
   transformer  embedding 128 + sinusoidal positions, 2 encoder layers (4 heads, feed-forward 256), mean pool
 With --format uci, every fifth line of each UCI file is the dev set.`;
