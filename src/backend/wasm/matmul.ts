@@ -41,6 +41,19 @@ export interface GemmJob {
  * pointer must have 8 floats of slack after its last element (the kernel reads whole tiles).
  */
 export function gemmOn(rt: WasmRuntime, job: GemmJob): void {
+  const { args, shares } = prepareGemm(rt, job);
+  rt.run("matmul", args, shares);
+}
+
+/** Field 0 of a prepared GEMM's argument block: A's address, which a caller may rewrite between runs. */
+export const GEMM_ARG_A_PTR = 0;
+
+/**
+ * Writes the `matmul` kernel's argument block (and allocates its thread scratch) for `job`
+ * without running it, so a caller can run the same GEMM repeatedly, e.g. once per time step with
+ * only A's address changed, without allocating again.
+ */
+export function prepareGemm(rt: WasmRuntime, job: GemmJob): { args: number; shares: number } {
   const { a, b, c, batch, m, n, k } = job;
   const shares = rt.sharesFor(Math.floor((batch * m * n * Math.max(k, 1)) / MIN_MACS_PER_THREAD));
   const scratch = rt.alloc(shares * rt.exported("gemmScratchBytes")());
@@ -54,7 +67,7 @@ export function gemmOn(rt: WasmRuntime, job: GemmJob): void {
     batch, m, n, k, scratch,
     bias?.ptr ?? 0, bias === undefined ? 0 : bias.mode === "rows" ? 1 : 2, bias?.batch ?? 0, flags,
   ]);
-  rt.run("matmul", args, shares);
+  return { args, shares };
 }
 
 /**

@@ -1,6 +1,5 @@
 import { gateCount, type RecurrenceForwardResult, type RecurrenceGrads, type RecurrenceOperands, type RecurrenceSaved, type RecurrenceSpec } from "../recurrence.js";
-import { fail } from "../../core/errors.js";
-import { gemmOn } from "./matmul.js";
+import { GEMM_ARG_A_PTR, prepareGemm } from "./matmul.js";
 import type { WasmRuntime } from "./runtime.js";
 
 /**
@@ -40,31 +39,19 @@ function ints(rt: WasmRuntime, data: Int32Array): number {
 
 /**
  * One of a step's GEMMs, C [m, n] (+)= A [m, k] @ B [k, n], all row-major, on the threaded
- * matmul kernel. Its argument block and thread scratch are set up once (by gemmOn, whose run is
- * captured rather than executed) and reused every step with only A's address (field 0) changed,
- * so the loop allocates nothing.
+ * matmul kernel. Its argument block and thread scratch are prepared once and reused every step
+ * with only A's address changed, so the loop allocates nothing.
  */
 class StepGemm {
   private readonly args: number;
   private readonly shares: number;
 
   constructor(private readonly rt: WasmRuntime, b: number, c: number, m: number, n: number, k: number, accumulate: boolean) {
-    let captured: { args: number; shares: number } | null = null;
-    const capture = (_kernel: string, args: number, shares: number): void => void (captured = { args, shares });
-    const recorder = new Proxy(rt, {
-      get: (target, key) => {
-        if (key === "run") return capture;
-        const value: unknown = Reflect.get(target, key);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-    gemmOn(recorder, { a: { ptr: 0, batch: 0, row: k, col: 1 }, b: { ptr: b, batch: 0, row: n, col: 1 }, c: { ptr: c, batch: 0, row: n, col: 1 }, batch: 1, m, n, k, accumulate });
-    if (captured === null) fail("recurrence", "gemmOn did not produce a matmul job");
-    ({ args: this.args, shares: this.shares } = captured);
+    ({ args: this.args, shares: this.shares } = prepareGemm(rt, { a: { ptr: 0, batch: 0, row: k, col: 1 }, b: { ptr: b, batch: 0, row: n, col: 1 }, c: { ptr: c, batch: 0, row: n, col: 1 }, batch: 1, m, n, k, accumulate }));
   }
 
   run(a: number): void {
-    this.rt.i32(this.args, 1)[0] = a;
+    this.rt.i32(this.args + 4 * GEMM_ARG_A_PTR, 1)[0] = a;
     this.rt.run("matmul", this.args, this.shares);
   }
 }
