@@ -60,3 +60,16 @@ export function assertClose(actual: Tensor, expected: Golden | number[] | Tensor
     }
   }
 }
+
+/** mulberry32: a small seeded generator in [0, 1), so a failing randomized case can be replayed. */
+export function rng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** One element of `xs`, drawn with `r`. */
+export const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];

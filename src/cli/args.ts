@@ -49,3 +49,17 @@ export function helpText(usage: string, spec: Record<string, OptionSpec>): strin
     .map(([name, o]) => `  --${name}${o.type === "flag" ? "" : " <" + (o.type === "string" ? "value" : o.type === "integer" ? "n" : "x") + ">"}`.padEnd(26) + o.description);
   return `${usage}\n\nOptions:\n${rows.join("\n")}\n`;
 }
+
+/**
+ * Parses a command that takes options only: prints the help and returns null for --help, and
+ * rejects a stray positional argument.
+ */
+export function parseOptions(command: string, argv: readonly string[], spec: Record<string, OptionSpec>, usage: string, out: (line: string) => void): ParsedArgs["options"] | null {
+  const { positional, options } = parseArgs(command, argv, spec);
+  if (options.help) {
+    out(helpText(usage, spec));
+    return null;
+  }
+  if (positional.length > 0) fail(command, `unexpected argument "${positional[0]}"`);
+  return options;
+}

@@ -11,7 +11,7 @@ import { saveCharCheckpoint } from "../apps/checkpoint.js";
 import { CHAR_MODEL_KINDS, countParameters, createCharModel, isCharModelKind, type CharModel, type CharModelKind } from "../apps/models.js";
 import { charlmRecipe, type CharRecipe } from "../apps/recipes.js";
 import { evaluateLoss, trainCharModel, type CharTrainResult, type StepInfo } from "../apps/train.js";
-import { helpText, parseArgs, type OptionSpec } from "./args.js";
+import { parseOptions, type OptionSpec } from "./args.js";
 import { formatDuration } from "./progress.js";
 import type { Output } from "./train.js";
 
@@ -162,12 +162,8 @@ pre-norm causal attention. lstm / gru / rnn: embedding 64, 2 layers x 256, batch
 
 export async function trainCharlmCommand(argv: readonly string[], out: Output): Promise<number> {
   const command = "train charlm";
-  const { positional, options } = parseArgs(command, argv, CHAR_TRAINING_OPTIONS);
-  if (options.help) {
-    out(helpText(CHARLM_USAGE, CHAR_TRAINING_OPTIONS));
-    return 0;
-  }
-  if (positional.length > 0) fail(command, `unexpected argument "${positional[0]}"`);
+  const options = parseOptions(command, argv, CHAR_TRAINING_OPTIONS, CHARLM_USAGE, out);
+  if (options === null) return 0;
   const settings = charSettings(command, options, charlmRecipe, "transformer");
   const text = readTextFile(command, settings.data, settings.limit);
   const json = Boolean(options.json);

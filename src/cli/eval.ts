@@ -1,6 +1,6 @@
 import * as flint from "../index.js";
 import { fail } from "../core/errors.js";
-import { helpText, parseArgs, type OptionSpec } from "./args.js";
+import { parseOptions, type OptionSpec } from "./args.js";
 import { loadCheckpoint } from "./checkpoint.js";
 import { evaluate } from "./evaluate.js";
 import { mnistSplit } from "./mnist-data.js";
@@ -18,12 +18,8 @@ export const EVAL_OPTIONS: Record<string, OptionSpec> = {
 const EVAL_USAGE = "Usage: flint eval --checkpoint PATH --data DIR [--json]\n\nReports the model's accuracy and loss on the MNIST test set.";
 
 export async function evalCommand(argv: readonly string[], out: Output): Promise<number> {
-  const { positional, options } = parseArgs("eval", argv, EVAL_OPTIONS);
-  if (options.help) {
-    out(helpText(EVAL_USAGE, EVAL_OPTIONS));
-    return 0;
-  }
-  if (positional.length > 0) fail("eval", `unexpected argument "${positional[0]}"`);
+  const options = parseOptions("eval", argv, EVAL_OPTIONS, EVAL_USAGE, out);
+  if (options === null) return 0;
   if (typeof options.checkpoint !== "string") fail("eval", "--checkpoint PATH is required");
   if (typeof options.data !== "string") fail("eval", "--data DIR is required: the folder holding the MNIST IDX files");
   const checkpoint = loadCheckpoint("eval", options.checkpoint);

@@ -7,7 +7,7 @@ import * as flint from "../index.js";
 import { fail } from "../core/errors.js";
 import { loadCharCheckpoint } from "../apps/checkpoint.js";
 import { sampleText } from "../apps/sample.js";
-import { helpText, parseArgs, type OptionSpec } from "./args.js";
+import { parseOptions, type OptionSpec } from "./args.js";
 import type { Output } from "./train.js";
 
 const GENERATE_OPTIONS: Record<string, OptionSpec> = {
@@ -26,12 +26,8 @@ const GENERATE_USAGE = "Usage: flint generate --checkpoint PATH [--prompt TEXT] 
 /** Streams text through `out` line by line; `write`, when given, receives every character as drawn. */
 export async function generateCommand(argv: readonly string[], out: Output, write?: (text: string) => void): Promise<number> {
   const command = "generate";
-  const { positional, options } = parseArgs(command, argv, GENERATE_OPTIONS);
-  if (options.help) {
-    out(helpText(GENERATE_USAGE, GENERATE_OPTIONS));
-    return 0;
-  }
-  if (positional.length > 0) fail(command, `unexpected argument "${positional[0]}"`);
+  const options = parseOptions(command, argv, GENERATE_OPTIONS, GENERATE_USAGE, out);
+  if (options === null) return 0;
   if (typeof options.checkpoint !== "string") fail(command, "--checkpoint PATH is required");
   const prompt = typeof options.prompt === "string" ? options.prompt : "";
   const length = (options.length as number | undefined) ?? 500;

@@ -11,7 +11,7 @@ import { checkAbcTune, splitAbcTunes } from "../apps/abc.js";
 import { saveCharCheckpoint } from "../apps/checkpoint.js";
 import { musicRecipe } from "../apps/recipes.js";
 import { sampleText } from "../apps/sample.js";
-import { helpText, parseArgs, type OptionSpec } from "./args.js";
+import { parseOptions, type OptionSpec } from "./args.js";
 import { charSettings, CHAR_TRAINING_OPTIONS, readTextFile, runCharSession, sessionSummary } from "./charlm.js";
 import { formatDuration } from "./progress.js";
 import type { Output } from "./train.js";
@@ -41,12 +41,8 @@ of notes.`;
 
 export async function trainMusicCommand(argv: readonly string[], out: Output): Promise<number> {
   const command = "train music";
-  const { positional, options } = parseArgs(command, argv, MUSIC_OPTIONS);
-  if (options.help) {
-    out(helpText(MUSIC_USAGE, MUSIC_OPTIONS));
-    return 0;
-  }
-  if (positional.length > 0) fail(command, `unexpected argument "${positional[0]}"`);
+  const options = parseOptions(command, argv, MUSIC_OPTIONS, MUSIC_USAGE, out);
+  if (options === null) return 0;
   // At most 10 minutes of training unless told otherwise.
   const settings = charSettings(command, { "max-seconds": DEFAULT_MAX_SECONDS, ...options }, musicRecipe, "lstm");
   const tuneCount = (options.tunes as number | undefined) ?? 20;

@@ -17,7 +17,7 @@ import {
   trainSentiment,
   type SentimentTrainSettings,
 } from "../apps/sentiment/index.js";
-import { helpText, parseArgs, type OptionSpec } from "./args.js";
+import { helpText, parseArgs, parseOptions, type OptionSpec } from "./args.js";
 import { formatDuration, ProgressBar } from "./progress.js";
 
 /** Prints one stdout line. */
@@ -82,12 +82,8 @@ function settingsFrom(options: Record<string, string | number | boolean>, model:
 
 export async function trainSentimentCommand(argv: readonly string[], out: Output): Promise<number> {
   const op = "train sentiment";
-  const { positional, options } = parseArgs(op, argv, TRAIN_SENTIMENT_OPTIONS);
-  if (options.help) {
-    out(helpText(TRAIN_SENTIMENT_USAGE, TRAIN_SENTIMENT_OPTIONS));
-    return 0;
-  }
-  if (positional.length > 0) fail(op, `unexpected argument "${positional[0]}"`);
+  const options = parseOptions(op, argv, TRAIN_SENTIMENT_OPTIONS, TRAIN_SENTIMENT_USAGE, out);
+  if (options === null) return 0;
   if (typeof options.data !== "string" || options.data === "") fail(op, "--data DIR is required: the folder holding train.tsv and dev.tsv (e.g. --data ../shared/data/sentiment/sst2)");
   const format = options.format ?? "sst2";
   if (!isSentimentFormat(format)) fail(op, `unknown --format "${format}" (choose one of: ${SENTIMENT_FORMATS.join(", ")})`);

@@ -10,7 +10,7 @@ import {
   attentionSvg, createTranslator, DEFAULT_RECIPE, evaluateBleu, loadTranslationPairs, loadTranslator, normalizeSentence, prepareData,
   saveTranslator, sourceIds, tokens, translateSentences, TranslationTrainer, type TranslateRecipe,
 } from "../apps/translate/index.js";
-import { helpText, parseArgs, type OptionSpec } from "./args.js";
+import { helpText, parseArgs, parseOptions, type OptionSpec } from "./args.js";
 import { formatDuration, ProgressBar } from "./progress.js";
 import type { Output } from "./train.js";
 
@@ -55,12 +55,8 @@ function positiveInteger(command: string, name: string, value: number): number {
 
 export async function trainTranslateCommand(argv: readonly string[], out: Output): Promise<number> {
   const command = "train translate";
-  const { positional, options } = parseArgs(command, argv, TRAIN_TRANSLATE_OPTIONS);
-  if (options.help) {
-    out(helpText(TRAIN_TRANSLATE_USAGE, TRAIN_TRANSLATE_OPTIONS));
-    return 0;
-  }
-  if (positional.length > 0) fail(command, `unexpected argument "${positional[0]}"`);
+  const options = parseOptions(command, argv, TRAIN_TRANSLATE_OPTIONS, TRAIN_TRANSLATE_USAGE, out);
+  if (options === null) return 0;
   if (typeof options.data !== "string" || options.data === "") fail(command, "--data FILE is required: English<TAB>French pairs such as ../shared/data/eng-fra/fra.txt");
   const epochs = positiveInteger(command, "epochs", (options.epochs as number | undefined) ?? 10);
   const beam = positiveInteger(command, "beam", (options.beam as number | undefined) ?? 1);

@@ -12,23 +12,13 @@ import { avgPoolBackwardOn, avgPoolOn, maxPoolBackwardOn, maxPoolOn } from "../.
 import { WasmRuntime } from "../../src/backend/wasm/runtime.js";
 import { Layout } from "../../src/core/layout.js";
 import * as flint from "../../src/index.js";
+import { pick, rng } from "../helpers.js";
 
 // Node 20 validates relaxed SIMD only behind this flag; set before any relaxed module compiles.
 setFlagsFromString("--experimental-wasm-relaxed-simd");
 
 const F = flint.nn.functional;
 
-/** mulberry32: a small seeded generator, so a failing case can be replayed. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
 const int = (r: () => number, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
 
 /** PyTorch's pooling output size, ceil-mode rule included (the last window starts inside the input or left padding). */

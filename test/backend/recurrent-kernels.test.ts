@@ -12,19 +12,10 @@ import { WasmRuntime } from "../../src/backend/wasm/runtime.js";
 import * as flint from "../../src/index.js";
 import { fusedRecurrence } from "../../src/nn/functional/recurrent.js";
 import type { Tensor } from "../../src/tensor/tensor.js";
+import { rng } from "../helpers.js";
 
 // Node 20 validates relaxed SIMD only behind this flag; set before any relaxed module compiles.
 setFlagsFromString("--experimental-wasm-relaxed-simd");
-
-/** mulberry32: a small seeded generator, so a failing case can be replayed. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomArray(r: () => number, length: number, scale: number): Float32Array {
   const out = new Float32Array(length);

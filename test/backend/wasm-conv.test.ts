@@ -12,18 +12,9 @@ import { gemmOn, matmulOn } from "../../src/backend/wasm/matmul.js";
 import { WasmRuntime } from "../../src/backend/wasm/runtime.js";
 import { Layout } from "../../src/core/layout.js";
 import * as flint from "../../src/index.js";
+import { pick, rng } from "../helpers.js";
 
 setFlagsFromString("--experimental-wasm-relaxed-simd");
-
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
 
 const RUNTIMES: { label: string; rt: WasmRuntime }[] = [];
 for (const relaxedSimd of [false, true]) {

@@ -14,21 +14,10 @@ import { matmulOn } from "../../src/backend/wasm/matmul.js";
 import { WasmRuntime } from "../../src/backend/wasm/runtime.js";
 import { foldOn, unfoldOn } from "../../src/backend/wasm/window.js";
 import { Layout } from "../../src/core/layout.js";
+import { pick, rng } from "../helpers.js";
 
 // Node 20 validates relaxed SIMD only behind this flag; set before any relaxed module compiles.
 setFlagsFromString("--experimental-wasm-relaxed-simd");
-
-/** mulberry32: a small seeded generator, so a failing case can be replayed. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
 
 type ViewKind = "contiguous" | "transposed" | "sliced" | "flipped" | "broadcast";
 const VIEW_KINDS: readonly ViewKind[] = ["contiguous", "transposed", "sliced", "flipped", "broadcast"];

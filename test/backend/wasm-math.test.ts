@@ -14,20 +14,10 @@ import { WasmRuntime } from "../../src/backend/wasm/runtime.js";
 import { Layout } from "../../src/core/layout.js";
 import * as flint from "../../src/index.js";
 import "../../src/backend/wasm/index.js";
-import { assertClose } from "../helpers.js";
+import { assertClose, rng } from "../helpers.js";
 
 // Node 20 validates relaxed SIMD only behind this flag; set before any relaxed module compiles.
 setFlagsFromString("--experimental-wasm-relaxed-simd");
-
-/** mulberry32: a small seeded generator, so a failing case can be replayed. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const relaxedAvailable = new WasmRuntime({ threads: 1 }).relaxedSimd;
 const BUILDS = (relaxedAvailable ? [false, true] : [false]).map((relaxedSimd) => ({

@@ -11,21 +11,12 @@ import { jsBackend } from "../../src/backend/js/index.js";
 import { adamUpdateOn, sgdMomentumUpdateOn } from "../../src/backend/wasm/optim.js";
 import { WasmRuntime } from "../../src/backend/wasm/runtime.js";
 import * as flint from "../../src/index.js";
+import { rng } from "../helpers.js";
 
 // Node 20 validates relaxed SIMD only behind this flag; set before any relaxed module compiles.
 setFlagsFromString("--experimental-wasm-relaxed-simd");
 
 const f = Math.fround;
-
-/** mulberry32: a small seeded generator, so a failing case can be replayed. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Values over many magnitudes, with exact zeros, so rounding differences would show. */
 function randomArray(r: () => number, n: number, scale: number, positive = false): Float32Array {

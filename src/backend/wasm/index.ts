@@ -18,13 +18,18 @@ import { foldOn, unfoldOn } from "./window.js";
 // per-op thresholds (wasmBinaryHandles and wasmUnaryHandles in ./elementwise.ts).
 const MIN_MATMUL_MACS = 4096;
 const MIN_WINDOW_ELEMENTS = 16 * 1024;
-const MIN_ELEMENTWISE = 2048;
+const MIN_REDUCE_ELEMENTS = 2048;
 // Pooling: the wasm kernels win from ~1K input elements forward and ~8K backward (2x2 pools, one thread).
 const MIN_POOL_ELEMENTS = 4096;
 // Optimizer updates, copies included (one thread): Adam's kernel wins from a few hundred
 // elements (the JS loop is bound by double divisions), SGD momentum's (memory bound) from ~4K.
 const MIN_ADAM_ELEMENTS = 256;
 const MIN_SGD_MOMENTUM_ELEMENTS = 4096;
+
+/** Multiply-adds of a convolution's GEMM, the size that decides between the wasm and JS kernels. */
+function convMacs(g: ConvGeometry): number {
+  return g.batch * g.outChannels * g.outHeight * g.outWidth * (g.channels / g.groups) * g.kernelHeight * g.kernelWidth;
+}
 
 /**
  * The WebAssembly backend: SIMD (relaxed-SIMD FMA where the engine validates it) kernels on all
@@ -42,13 +47,11 @@ export const wasmBackend: Backend = {
     return matmulOn(wasmRuntime(), a, al, b, bl, dense);
   },
   conv2d(x: Storage, xl: Layout, w: Storage, wl: Layout, bias: Storage | null, bl: Layout | null, g: ConvGeometry): Storage {
-    const macs = g.batch * g.outChannels * g.outHeight * g.outWidth * (g.channels / g.groups) * g.kernelHeight * g.kernelWidth;
-    if (macs < MIN_MATMUL_MACS || !(x instanceof Float32Array) || !(w instanceof Float32Array)) return jsBackend.conv2d(x, xl, w, wl, bias, bl, g);
+    if (convMacs(g) < MIN_MATMUL_MACS || !(x instanceof Float32Array) || !(w instanceof Float32Array)) return jsBackend.conv2d(x, xl, w, wl, bias, bl, g);
     return conv2dOn(wasmRuntime(), x, xl, w, wl, bias, bl, g);
   },
   conv2dBackward(grad: Storage, gl: Layout, x: Storage, xl: Layout, w: Storage, wl: Layout, g: ConvGeometry, want: ConvGradsWanted): ConvGrads {
-    const macs = g.batch * g.outChannels * g.outHeight * g.outWidth * (g.channels / g.groups) * g.kernelHeight * g.kernelWidth;
-    if (macs < MIN_MATMUL_MACS || !(x instanceof Float32Array) || !(w instanceof Float32Array)) return jsBackend.conv2dBackward(grad, gl, x, xl, w, wl, g, want);
+    if (convMacs(g) < MIN_MATMUL_MACS || !(x instanceof Float32Array) || !(w instanceof Float32Array)) return jsBackend.conv2dBackward(grad, gl, x, xl, w, wl, g, want);
     return conv2dBackwardOn(wasmRuntime(), grad, gl, x, xl, w, wl, g, want);
   },
   binary(op: BinaryOp, a: Storage, al: Layout, b: Storage, bl: Layout, outDtype: DType): Storage {
@@ -66,7 +69,7 @@ export const wasmBackend: Backend = {
     return jsBackend.unary(op, x, xl, outDtype);
   },
   reduce(op: ReduceOp, x: Storage, xl: Layout, dims: readonly number[]): Storage {
-    if (xl.size >= MIN_ELEMENTWISE && x instanceof Float32Array && wasmReduceHandles(op)) {
+    if (xl.size >= MIN_REDUCE_ELEMENTS && x instanceof Float32Array && wasmReduceHandles(op)) {
       const out = reduceOn(wasmRuntime(), op, x, xl, dims);
       if (out !== null) return out;
     }
