@@ -104,7 +104,7 @@ export function conv2dBackwardOn(rt: WasmRuntime, grad: Storage, gl: Layout, x: 
   const args = rt.alloc(9 * 4);
   rt.i32(args, 9).set([sg.ptr, sg.strides[0], sg.strides[1], sg.strides[3], gradRows, biasGrad, g.batch, g.outChannels, length]);
   rt.run("convGradRows", args, Math.min(g.outChannels, rt.sharesFor(Math.floor((g.outChannels * columns) / MIN_GRAD_ELEMENTS_PER_THREAD))));
-  const result: ConvGrads = { input: null, weight: null, bias: want.bias ? rt.f32(biasGrad, g.outChannels).slice() : null };
+  const result: ConvGrads = { input: null, weight: null, bias: want.bias ? unstage(rt, biasGrad, g.outChannels) : null };
   if (want.weight) {
     const cols = columnsOf(rt, stage(rt, x, xl), g);
     const weightGrad = rt.alloc(g.outChannels * groupRows * 4);
@@ -115,7 +115,7 @@ export function conv2dBackwardOn(rt: WasmRuntime, grad: Storage, gl: Layout, x: 
       c: { ptr: weightGrad, batch: groupOut * groupRows, row: groupRows, col: 1 },
       batch: g.groups, m: groupOut, n: groupRows, k: columns,
     });
-    result.weight = rt.f32(weightGrad, g.outChannels * groupRows).slice();
+    result.weight = unstage(rt, weightGrad, g.outChannels * groupRows);
   }
   if (want.input) {
     const weight = stageWeight(rt, w, wl);

@@ -2,7 +2,7 @@ import type { DType, Storage } from "../../core/dtype.js";
 import { Layout } from "../../core/layout.js";
 import type { BinaryOp, UnaryOp } from "../backend.js";
 import { coalesce } from "../js/strided.js";
-import { stage, type Staged } from "./operands.js";
+import { copyOut, stage, type Staged } from "./operands.js";
 import type { WasmRuntime } from "./runtime.js";
 
 /** Op codes of kernels/elementwise.ts; ops missing here stay on the JS kernels. */
@@ -97,7 +97,7 @@ function run(rt: WasmRuntime, kernel: "binary" | "unary", code: number, boolOut:
   view.set(strides[0], 9);
   view.set(strides[1] ?? strides[0], 13);
   rt.run(kernel, args, rt.sharesFor(Math.floor(size / MIN_ELEMENTS_PER_THREAD)));
-  return boolOut ? rt.u8(out, size).slice() : rt.f32(out, size).slice();
+  return boolOut ? copyOut(rt.u8(out, size)) : copyOut(rt.f32(out, size));
 }
 
 export function binaryOn(rt: WasmRuntime, op: BinaryOp, a: Float32Array, al: Layout, b: Float32Array, bl: Layout): Storage | null {

@@ -1,7 +1,7 @@
 import type { Storage } from "../../core/dtype.js";
 import type { Layout } from "../../core/layout.js";
 import type { AvgPoolDivisor, WindowGeometry } from "../backend.js";
-import { stage, unstage } from "./operands.js";
+import { copyOut, stage, unstage } from "./operands.js";
 import type { WasmRuntime } from "./runtime.js";
 
 // Elements (read or written) per thread below which waking a thread costs more than it saves.
@@ -35,7 +35,7 @@ export function maxPoolOn(rt: WasmRuntime, x: Storage, xl: Layout, g: WindowGeom
   const indices = rt.alloc(size * 4);
   const args = writeArgs(rt, sx, values, indices, g);
   rt.run("maxPool", args, sharesFor(rt, xl.size, g));
-  return { values: unstage(rt, values, size), indices: rt.i32(indices, size).slice() };
+  return { values: unstage(rt, values, size), indices: copyOut(rt.i32(indices, size)) };
 }
 
 /** Max pooling's gradient on the wasm kernel: [N, C, outH, outW] gradient (any strides) -> [N, C, H, W]. */

@@ -1,5 +1,6 @@
 import { gateCount, type RecurrenceForwardResult, type RecurrenceGrads, type RecurrenceOperands, type RecurrenceSaved, type RecurrenceSpec } from "../recurrence.js";
 import { GEMM_ARG_A_PTR, prepareGemm } from "./matmul.js";
+import { unstage } from "./operands.js";
 import type { WasmRuntime } from "./runtime.js";
 
 /**
@@ -63,7 +64,6 @@ function header(rt: WasmRuntime, spec: RecurrenceSpec, fields: number[]): number
   return args;
 }
 
-const take = (rt: WasmRuntime, ptr: number, length: number): Float32Array => rt.f32(ptr, length).slice();
 
 export function recurrenceForwardOn(rt: WasmRuntime, spec: RecurrenceSpec, operands: RecurrenceOperands, save: boolean): RecurrenceForwardResult {
   const { kind, steps: T, batch: B, hidden: H, stateSize: P } = spec;
@@ -119,13 +119,13 @@ export function recurrenceForwardOn(rt: WasmRuntime, spec: RecurrenceSpec, opera
   }
   rt.exported("recurrentForwardEnd")(args);
   const saved: RecurrenceSaved = {
-    hPrev: take(rt, hPrev, sizes.hPrev),
-    act: take(rt, act, sizes.act),
-    extra: take(rt, extra, sizes.extra),
-    cPrev: take(rt, cPrev, sizes.cPrev),
-    hRaw: take(rt, hRaw, sizes.hRaw),
+    hPrev: unstage(rt, hPrev, sizes.hPrev),
+    act: unstage(rt, act, sizes.act),
+    extra: unstage(rt, extra, sizes.extra),
+    cPrev: unstage(rt, cPrev, sizes.cPrev),
+    hRaw: unstage(rt, hRaw, sizes.hRaw),
   };
-  return { output: take(rt, out, outLength), saved };
+  return { output: unstage(rt, out, outLength), saved };
 }
 
 export function recurrenceBackwardOn(rt: WasmRuntime, spec: RecurrenceSpec, weightHh: Float32Array, weightHr: Float32Array | null, saved: RecurrenceSaved, gradOutput: Float32Array): RecurrenceGrads {
@@ -171,15 +171,15 @@ export function recurrenceBackwardOn(rt: WasmRuntime, spec: RecurrenceSpec, weig
     gates(args, t);
     recurrent.run(dgh + t * B * GH * 4);
   }
-  const dGatesX = take(rt, dgx, gatesLength);
-  const dBiasHh = take(rt, dBias, GH);
+  const dGatesX = unstage(rt, dgx, gatesLength);
+  const dBiasHh = unstage(rt, dBias, GH);
   return {
     dGatesX,
-    dGatesH: isGru ? take(rt, dgh, gatesLength) : dGatesX,
+    dGatesH: isGru ? unstage(rt, dgh, gatesLength) : dGatesX,
     dBiasHh,
-    dBiasIh: isGru ? take(rt, dBiasIh, GH) : dBiasHh,
-    dProj: take(rt, dProj, projecting ? T * B * P : 0),
-    dh0: take(rt, dh, B * P),
-    dc0: take(rt, dc, isLstm ? B * H : 0),
+    dBiasIh: isGru ? unstage(rt, dBiasIh, GH) : dBiasHh,
+    dProj: unstage(rt, dProj, projecting ? T * B * P : 0),
+    dh0: unstage(rt, dh, B * P),
+    dc0: unstage(rt, dc, isLstm ? B * H : 0),
   };
 }
