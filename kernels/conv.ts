@@ -1,5 +1,4 @@
-// The fused convolution forward pass and a helper of the backward pass (whose GEMMs are
-// gemm.ts's `matmul`).
+// The fused convolution: forward pass, backward pass, and their helpers.
 import { gemmBlocked, gemmScratchBytes } from "./gemm";
 import { foldPlane, unfoldPlane } from "./window";
 
@@ -78,38 +77,84 @@ export function convGradRows(args: usize, tid: i32, nthreads: i32): void {
 }
 
 /**
- * Convolution input gradient, one thread's share, in tasks of `chunk` samples: each task
- * multiplies each group's transposed weight [K/g, O/g] by the gradient rows [O, N*L] of its
- * samples into the thread's own column buffer [K, chunk*L], in cache, and col2im sums that into
- * those samples' planes of the input gradient [N, C, H, W].
- * args: fold's 22 fields (see window.ts; its cols fields: 0, unused, chunk*L, 1; out = the
- * input gradient), then 22 weight [O, K/g], 23 gradient rows [O, N*L], 24 groups,
- * 25 outChannels, 26 chunk, 27 column buffers (colsBytes each, one per share), 28 colsBytes,
- * 29 GEMM scratch (one per share).
+ * Convolution backward, one thread's share, in tasks of `chunk` samples. For its samples, a task
+ * (1) when weight partials are wanted, writes their im2col columns [K, chunk*L] into the thread's
+ * own buffer and adds gradRows[:, its columns] @ columns^T [O/g, K/g] per group into the share's
+ * weight-gradient partial (the caller sums the partials), and (2) when the input gradient is
+ * wanted, multiplies each group's transposed weight [K/g, O/g] by the same gradient rows into that
+ * buffer and col2im sums it into the samples' planes of the input gradient [N, C, H, W]. Both steps
+ * read the task's gradient rows while they are in cache, and no batch-sized buffer is needed.
+ * args: unfold's 24 fields (see window.ts; its out fields unused; x = the forward input), then
+ * 24 fold args block (fold's 22 fields: cols fields 0, unused, chunk*L, 1; out = the input
+ * gradient) or 0 for no input gradient, 25 weight [O, K/g], 26 gradient rows [O, N*L], 27 groups,
+ * 28 outChannels, 29 chunk, 30 column buffers (colsBytes each, one per share), 31 colsBytes,
+ * 32 GEMM scratch (one per share), 33 weight-gradient partials ([O, K/g] per share, 0 = none),
+ * 34 a product buffer per share (O * K/g floats each).
  */
-export function convInputGrad(args: usize, tid: i32, nthreads: i32): void {
+export function convBackward(args: usize, tid: i32, nthreads: i32): void {
   const batch = load<i32>(args, 32), channels = load<i32>(args, 36);
   const kh = load<i32>(args, 48), kw = load<i32>(args, 52), oh = load<i32>(args, 80), ow = load<i32>(args, 84);
-  const weight = <usize>load<u32>(args, 88), gradRows = <usize>load<u32>(args, 92);
-  const groups = load<i32>(args, 96), outChannels = load<i32>(args, 100), chunk = load<i32>(args, 104);
-  const cols = <usize>load<u32>(args, 108) + <usize>tid * <usize>load<u32>(args, 112);
-  const scratch = <usize>load<u32>(args, 116) + <usize>tid * <usize>gemmScratchBytes();
+  const foldArgs = <usize>load<u32>(args, 96), weight = <usize>load<u32>(args, 100), gradRows = <usize>load<u32>(args, 104);
+  const groups = load<i32>(args, 108), outChannels = load<i32>(args, 112), chunk = load<i32>(args, 116);
+  const cols = <usize>load<u32>(args, 120) + <usize>tid * <usize>load<u32>(args, 124);
+  const scratch = <usize>load<u32>(args, 128) + <usize>tid * <usize>gemmScratchBytes();
   const length = oh * ow;
   const allColumns = batch * length;
   const groupRows = (channels / groups) * kh * kw, groupOut = outChannels / groups;
-  const chunkColumns = chunk * length; // the buffer's row stride, as fold's args say
+  const weightSize = <usize>(outChannels * groupRows);
+  const partials = <usize>load<u32>(args, 132);
+  const partial = partials + <usize>tid * weightSize * 4;
+  const product = <usize>load<u32>(args, 136) + <usize>tid * weightSize * 4;
+  if (partials != 0) memory.fill(partial, 0, weightSize * 4);
+  const chunkColumns = chunk * length; // the buffer's row stride
   const tasks = (batch + chunk - 1) / chunk;
   for (let t = tid; t < tasks; t += nthreads) {
     const n0 = t * chunk;
     const samples = min(chunk, batch - n0);
     const columns = samples * length;
-    for (let gi = 0; gi < groups; gi++) {
-      gemmBlocked(
-        weight + <usize>(gi * groupOut * groupRows) * 4, 1, groupRows,
-        gradRows + (<usize>(gi * groupOut) * <usize>allColumns + <usize>(n0 * length)) * 4, allColumns, 1,
-        cols + <usize>(gi * groupRows) * <usize>chunkColumns * 4, chunkColumns, columns, 0,
-        groupRows, columns, groupOut, 0, scratch);
+    const rows = gradRows + <usize>(n0 * length) * 4;
+    if (partials != 0) {
+      for (let q = n0 * channels; q < (n0 + samples) * channels; q++) unfoldPlane(args, q, cols, length, chunkColumns, n0);
+      // [O/g, columns] @ columns^T [columns, K/g] per group, into `product`, then summed into the partial.
+      for (let gi = 0; gi < groups; gi++) {
+        gemmBlocked(
+          rows + <usize>(gi * groupOut) * <usize>allColumns * 4, allColumns, 1,
+          cols + <usize>(gi * groupRows) * <usize>chunkColumns * 4, 1, chunkColumns,
+          product + <usize>(gi * groupOut * groupRows) * 4, groupRows, groupRows, 0,
+          groupOut, groupRows, columns, 0, scratch);
+      }
+      addInto(partial, product, weightSize);
     }
-    for (let q = n0 * channels; q < (n0 + samples) * channels; q++) foldPlane(args, q, cols, length, n0);
+    if (foldArgs != 0) {
+      for (let gi = 0; gi < groups; gi++) {
+        gemmBlocked(
+          weight + <usize>(gi * groupOut * groupRows) * 4, 1, groupRows,
+          rows + <usize>(gi * groupOut) * <usize>allColumns * 4, allColumns, 1,
+          cols + <usize>(gi * groupRows) * <usize>chunkColumns * 4, chunkColumns, columns, 0,
+          groupRows, columns, groupOut, 0, scratch);
+      }
+      for (let q = n0 * channels; q < (n0 + samples) * channels; q++) foldPlane(foldArgs, q, cols, length, n0);
+    }
   }
+}
+
+/** dst[i] += src[i] for i < count. */
+function addInto(dst: usize, src: usize, count: usize): void {
+  let i: usize = 0;
+  for (; i + 4 <= count; i += 4) v128.store(dst + i * 4, f32x4.add(v128.load(dst + i * 4), v128.load(src + i * 4)));
+  for (; i < count; i++) store<f32>(dst + i * 4, load<f32>(dst + i * 4) + load<f32>(src + i * 4));
+}
+
+/**
+ * Sums `parts` weight-gradient partials of `size` floats each (convBackward's) into `out`,
+ * one range of elements per share. args: [partials, parts, size, out].
+ */
+export function convSumPartials(args: usize, tid: i32, nthreads: i32): void {
+  const partials = <usize>load<u32>(args), parts = load<i32>(args, 4), size = load<i32>(args, 8);
+  const out = <usize>load<u32>(args, 12);
+  const per = ((size + 3) / 4 + nthreads - 1) / nthreads * 4;
+  const i0 = min(size, tid * per), i1 = min(size, i0 + per);
+  if (i1 <= i0) return;
+  memory.copy(out + <usize>i0 * 4, partials + <usize>i0 * 4, <usize>(i1 - i0) * 4);
+  for (let p = 1; p < parts; p++) addInto(out + <usize>i0 * 4, partials + (<usize>p * <usize>size + <usize>i0) * 4, <usize>(i1 - i0));
 }

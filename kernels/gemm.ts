@@ -219,6 +219,7 @@ class Op {
   c: usize; ldc: i32; cBlock: i32; cBlockStride: i32;
   bias: usize; biasMode: i32; relu: bool; accumulate: bool;
   k: i32;
+  packedB: usize; // B already in panels (gemmPackB), or 0 to pack it here
 }
 
 /**
@@ -232,6 +233,7 @@ function gemmOp(op: Op, m: i32, j0: i32, j1: i32, scratch: usize): void {
   const tile = packedB + <usize>(KC * NC) * 4;
   const k = op.k;
   const ldcBytes = <usize>op.ldc * 4;
+  const prepacked = op.packedB;
   for (let jc = j0; jc < j1; jc += NC) {
     const nc = min(NC, j1 - jc);
     // k == 0 still runs one (empty) K block, so C gets the bias (or zeros).
@@ -241,13 +243,14 @@ function gemmOp(op: Op, m: i32, j0: i32, j1: i32, scratch: usize): void {
       const last = p0 + KC >= k;
       const add = !first || op.accumulate;
       const relu = last && op.relu;
-      packB(op.b + <usize>(p0 * op.brs) * 4, op.brs, op.bcs, op.bBlock, op.bBlockStride, kc, jc, nc, packedB);
+      if (prepacked == 0) packB(op.b + <usize>(p0 * op.brs) * 4, op.brs, op.bcs, op.bBlock, op.bBlockStride, kc, jc, nc, packedB);
       for (let i0 = 0; i0 < m; i0 += MC) {
         const mc = min(MC, m - i0);
         packA(op.a + (<usize>(i0 * op.ars) + <usize>(p0 * op.acs)) * 4, op.ars, op.acs, mc, kc, packedA);
         for (let jr = 0; jr < nc; jr += NR) {
-          const pb = packedB + <usize>(jr * kc) * 4;
           const j = jc + jr;
+          // Pre-packed panels span all of K: panel j / NR, from row p0 (j is a multiple of NR).
+          const pb = prepacked != 0 ? prepacked + <usize>((j / NR) * k + p0) * (NR * 4) : packedB + <usize>(jr * kc) * 4;
           const cols = min(NR, j1 - j);
           const within = j % op.cBlock;
           const contiguous = cols == NR && within + NR <= op.cBlock;
@@ -292,6 +295,7 @@ export function gemm(a: usize, ars: i32, acs: i32, b: usize, brs: i32, bcs: i32,
   op.c = c; op.ldc = ldc; op.cBlock = max(n, 1); op.cBlockStride = 0;
   op.bias = 0; op.biasMode = 0; op.relu = false; op.accumulate = false;
   op.k = k;
+  op.packedB = 0;
   gemmOp(op, m, 0, n, scratch);
 }
 
@@ -306,6 +310,7 @@ export function gemmBlocked(a: usize, ars: i32, acs: i32, b: usize, brs: i32, bc
   op.c = c; op.ldc = ldc; op.cBlock = max(cBlock, 1); op.cBlockStride = cBlockStride;
   op.bias = biasRows; op.biasMode = biasRows != 0 ? BIAS_ROWS : 0; op.relu = false; op.accumulate = false;
   op.k = k;
+  op.packedB = 0;
   gemmOp(op, m, 0, n, scratch);
 }
 
@@ -316,7 +321,8 @@ export function gemmBlocked(a: usize, ars: i32, acs: i32, b: usize, brs: i32, bc
  *   4 b, 5 bBatchStride, 6 bRowStride, 7 bColStride, 8 bColBlock, 9 bColBlockStride,
  *   10 c, 11 cBatchStride, 12 cRowStride, 13 cColBlock, 14 cColBlockStride,
  *   15 batch, 16 m, 17 n, 18 k, 19 scratch,
- *   20 bias, 21 biasMode (0 none, 1 rows, 2 columns), 22 biasBatchStride, 23 flags (1 ReLU, 2 accumulate).
+ *   20 bias, 21 biasMode (0 none, 1 rows, 2 columns), 22 biasBatchStride, 23 flags (1 ReLU, 2 accumulate),
+ *   24 packedB (B in panels from gemmPackB, shared by every matrix of the batch; 0: pack B here).
  * Unblocked columns use block = n. Many matrices are shared out whole; otherwise each matrix is
  * cut along its longer side into tile-aligned strips.
  */
@@ -338,6 +344,7 @@ export function matmul(args: usize, tid: i32, nthreads: i32): void {
   op.biasMode = bias == 0 ? 0 : load<i32>(args, 84);
   const biasSb = load<i32>(args, 88);
   const flags = load<i32>(args, 92);
+  op.packedB = <usize>load<u32>(args, 96);
   op.relu = (flags & FLAG_RELU) != 0;
   op.accumulate = (flags & FLAG_ACCUMULATE) != 0;
   if (op.bBlock <= 0) op.bBlock = max(n, 1);
@@ -372,4 +379,21 @@ export function matmul(args: usize, tid: i32, nthreads: i32): void {
       gemmOp(op, m, j0, j0 + cols, scratch);
     }
   }
+}
+
+/** Bytes gemmPackB needs for a [k, n] B. */
+export function gemmPackedBBytes(n: i32, k: i32): i32 {
+  return ((n + NR - 1) / NR) * NR * max(k, 1) * 4;
+}
+
+/**
+ * Packs matrix 0 of the B described by `args` (as for `matmul`) into `dst`, once, as NR-wide
+ * panels spanning all of K, so a GEMM repeated with the same B (a recurrence's weight, every
+ * time step) skips packing it; `matmul` uses them when field 24 points at them.
+ */
+export function gemmPackB(args: usize, dst: usize): void {
+  const n = load<i32>(args, 68), k = load<i32>(args, 72);
+  let block = load<i32>(args, 32);
+  if (block <= 0) block = max(n, 1);
+  packB(<usize>load<u32>(args, 16), load<i32>(args, 24), load<i32>(args, 28), block, load<i32>(args, 36), k, 0, n, dst);
 }

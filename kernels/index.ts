@@ -1,12 +1,16 @@
 // The kernels module's exports. Every threaded kernel takes (args, share, shares): `args` points
 // at its fields in linear memory, and each call computes one of `shares` disjoint parts of the
 // job (the threads claim shares until none is left; see src/backend/wasm/worker-loop.ts).
-export { matmul, gemmScratchBytes } from "./gemm";
+export { matmul, gemmScratchBytes, gemmPackB, gemmPackedBBytes } from "./gemm";
 export { unfold, fold } from "./window";
-export { convGradRows, convForward, convInputGrad } from "./conv";
+export { convGradRows, convForward, convBackward, convSumPartials } from "./conv";
 export { binary, unary } from "./elementwise";
 export { reduce } from "./reduce";
 export { maxPool, maxPoolBackward, avgPool, avgPoolBackward } from "./pool";
-export { recurrentForwardBegin, recurrentForwardSave, recurrentForwardStep, recurrentForwardProjected, recurrentForwardEnd } from "./recurrent";
-export { recurrentBackwardBegin, recurrentBackwardInput, recurrentBackwardStep } from "./recurrent";
+export { recurrentForwardSave, recurrentForwardStep, recurrentForwardGates, recurrentForwardProjected, recurrentForwardEnd } from "./recurrent";
+export { recurrentBackwardBegin, recurrentBackwardInput, recurrentBackwardStep, recurrentBackwardGates, recurrentBackwardBias } from "./recurrent";
 export { adamUpdate, sgdMomentumUpdate } from "./optim";
+export { crossEntropyForward, crossEntropyBackward } from "./loss";
+export { attentionSoftmax, attentionSoftmaxBackward } from "./attention";
+export { stridedCopy } from "./copy";
+export { layerNormForward, layerNormBackward } from "./normalization";

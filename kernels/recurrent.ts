@@ -3,8 +3,10 @@
 // the whole sequence (src/nn/functional/recurrent.ts describes the math and
 // src/backend/js/recurrent.ts is the reference this must match). The host
 // (src/backend/wasm/recurrent.ts) stages each direction once and drives the time loop: per step,
-// the `matmul` kernel (threaded) computes the one GEMM for all gates and these kernels the rest
-// on the calling thread, in one SIMD pass over the gates. `args` (i32 fields, pointers in bytes,
+// the `matmul` kernel (threaded, its weight packed once) computes the one GEMM for all gates and
+// these kernels the rest in one SIMD pass over the gates, on the calling thread or split by
+// batch rows across threads (the *Gates kernels; rows are independent, and the bias gradients'
+// sums over rows stay on one thread, in row order). `args` (i32 fields, pointers in bytes,
 // float32 data) is described at recurrentForwardStep / recurrentBackwardStep.
 
 // Cell kinds, shared with src/backend/wasm/recurrent.ts.
@@ -78,13 +80,20 @@ const RNN_RELU = 1, GRU = 2, LSTM = 3; // 0: rnn_tanh
  *  12 w_hr [P, H] or 0 (LSTM projections), 13 lengths (i32 [B]),
  *  14 out [T + S, B, H], 15 hPrev, 16 act, 17 extra, 18 cPrev, 19 hRaw (the reference's saved
  *  tensors, [T or 1, B, *]: without saving only slot 0 is used),
- *  20 W_hh^T [P, G*H] and 21 W_hr^T [H, P] (filled by recurrentForwardBegin),
+ *  20, 21 unused (the host's GEMMs read w_hh and w_hr as transposed views, packed once),
  *  22 hw [B, G*H] (the step's h W_hh^T, from the host's GEMM), 23 hProj [B, P] (h_raw W_hr^T, likewise),
- *  24 b_ih [G*H] (added to x; zeros when absent or already in x).
+ *  24 b_ih [G*H] (added to x; zeros when absent or already in x),
+ *  25 t (the step recurrentForwardGates runs; the host writes it).
  * Every buffer read 4 lanes at a time has 16 bytes of slack after its end.
  */
 const F_X = 28, F_W = 32, F_BIAS = 36, F_H = 40, F_C = 44, F_WHR = 48, F_LENGTHS = 52, F_OUT = 56;
-const F_HPREV = 60, F_ACT = 64, F_EXTRA = 68, F_CPREV = 72, F_HRAW = 76, F_WT = 80, F_WHRT = 84, F_HW = 88, F_HPROJ = 92, F_BIAS_IH = 96;
+const F_HPREV = 60, F_ACT = 64, F_EXTRA = 68, F_CPREV = 72, F_HRAW = 76, F_HW = 88, F_HPROJ = 92, F_BIAS_IH = 96, F_STEP = 100;
+
+/** Rows [b0, b1) of batch `rows` for share `tid` of `nthreads` (empty when b0 >= b1). */
+// @ts-ignore: decorator
+@inline function shareStart(rows: i32, tid: i32, nthreads: i32): i32 {
+  return min(rows, tid * ((rows + nthreads - 1) / nthreads));
+}
 
 // @ts-ignore: decorator
 @inline function gatesOf(kind: i32): i32 {
@@ -97,16 +106,6 @@ const F_HPREV = 60, F_ACT = 64, F_EXTRA = 68, F_CPREV = 72, F_HRAW = 76, F_WT = 
   return f32x4.add(f32x4.add(f32x4.add(v128.load(x), v128.load(biasIh)), v128.load(hw)), v128.load(biasHh));
 }
 
-/** The GEMMs' B operands, transposed once so every step reads contiguous rows. */
-export function recurrentForwardBegin(args: usize): void {
-  const H = load<i32>(args, 12), P = load<i32>(args, 16);
-  const GH = gatesOf(load<i32>(args)) * H;
-  const w = <usize>load<u32>(args, F_W), wT = <usize>load<u32>(args, F_WT);
-  const whr = <usize>load<u32>(args, F_WHR), whrT = <usize>load<u32>(args, F_WHRT);
-  for (let r = 0; r < GH; r++) for (let k = 0; k < P; k++) store<f32>(wT + <usize>(k * GH + r) * 4, load<f32>(w + <usize>(r * P + k) * 4));
-  if (whr != 0) for (let r = 0; r < P; r++) for (let k = 0; k < H; k++) store<f32>(whrT + <usize>(k * P + r) * 4, load<f32>(whr + <usize>(r * H + k) * 4));
-}
-
 /** Saves the state entering step t (the host's GEMM then reads hPrev's slot). */
 export function recurrentForwardSave(args: usize, t: i32): void {
   const B = load<i32>(args, 8), H = load<i32>(args, 12), P = load<i32>(args, 16);
@@ -117,6 +116,17 @@ export function recurrentForwardSave(args: usize, t: i32): void {
 
 /** Step t's gate nonlinearities from hw = h_{t-1} W_hh^T: the new state, the output row, the saved activations. */
 export function recurrentForwardStep(args: usize, t: i32): void {
+  forwardRows(args, t, 0, load<i32>(args, 8));
+}
+
+/** recurrentForwardStep for step `t` (field 25) split by batch rows: every row is independent. */
+export function recurrentForwardGates(args: usize, tid: i32, nthreads: i32): void {
+  const B = load<i32>(args, 8);
+  forwardRows(args, load<i32>(args, F_STEP), shareStart(B, tid, nthreads), shareStart(B, tid + 1, nthreads));
+}
+
+/** recurrentForwardStep on batch rows [b0, b1). */
+function forwardRows(args: usize, t: i32, b0: i32, b1: i32): void {
   const kind = load<i32>(args), B = load<i32>(args, 8), H = load<i32>(args, 12), P = load<i32>(args, 16);
   const slot = load<i32>(args, 20) != 0 ? t : 0;
   const leak = load<f32>(args, 24);
@@ -130,7 +140,7 @@ export function recurrentForwardStep(args: usize, t: i32): void {
   const hPrev = <usize>load<u32>(args, F_HPREV) + <usize>(slot * B * P) * 4;
   const cPrev = <usize>load<u32>(args, F_CPREV) + <usize>(slot * B * H) * 4;
   const vleak = f32x4.splat(leak), vkeep = f32x4.splat(1 - leak), one = f32x4.splat(1);
-  for (let b = 0; b < B; b++) {
+  for (let b = b0; b < b1; b++) {
     const outRow = out + <usize>((t * B + b) * H) * 4;
     const hRow = h + <usize>(b * P) * 4;
     // The new h lands in hRaw (projections: o * tanh(c), projected by the host) or straight in h.
@@ -229,10 +239,11 @@ export function recurrentForwardEnd(args: usize): void {
  *  17 dh [B, P] and 18 dc [B, H] (the running gradients; those of h0 and c0 at the end),
  *  19 dhStep [B, P] (d h_t), 20 dhRaw [B, H] (projections: dhStep W_hr, from the host's GEMM),
  *  21 dBias [G*H] (d b_hh: dGatesH summed over steps and rows), 22 dBiasIh [G*H] (GRU: dGatesX likewise),
- *  23 and 24 scratch [G*H] each for the step's sums (the totals add T partial sums, not T * B rows).
+ *  23 and 24 scratch [G*H] each for the step's sums (the totals add T partial sums, not T * B rows),
+ *  25 t (the step recurrentBackwardGates runs; the host writes it).
  */
 const B_G = 28, B_LENGTHS = 32, B_PROJECTING = 36, B_HPREV = 40, B_ACT = 44, B_EXTRA = 48, B_CPREV = 52;
-const B_DGX = 56, B_DGH = 60, B_DPROJ = 64, B_DH = 68, B_DC = 72, B_DHSTEP = 76, B_DHRAW = 80, B_DBIAS = 84, B_DBIAS_IH = 88, B_DBIAS_STEP = 92, B_DBIAS_IH_STEP = 96;
+const B_DGX = 56, B_DGH = 60, B_DPROJ = 64, B_DH = 68, B_DC = 72, B_DHSTEP = 76, B_DHRAW = 80, B_DBIAS = 84, B_DBIAS_IH = 88, B_DBIAS_STEP = 92, B_DBIAS_IH_STEP = 96, B_STEP = 100;
 
 /** dh, dc from the final-state rows of gradOut; dBias = 0. */
 export function recurrentBackwardBegin(args: usize): void {
@@ -268,24 +279,53 @@ export function recurrentBackwardInput(args: usize, t: i32): void {
  * dGatesH are zero, so their dh passes through unchanged).
  */
 export function recurrentBackwardStep(args: usize, t: i32): void {
+  backwardRows(args, t, 0, load<i32>(args, 8));
+  recurrentBackwardBias(args, t);
+}
+
+/** recurrentBackwardStep's per-row part for step `t` (field 25), split by batch rows; recurrentBackwardBias follows. */
+export function recurrentBackwardGates(args: usize, tid: i32, nthreads: i32): void {
+  const B = load<i32>(args, 8);
+  backwardRows(args, load<i32>(args, B_STEP), shareStart(B, tid, nthreads), shareStart(B, tid + 1, nthreads));
+}
+
+/** The bias gradients of step t: its valid rows of dGatesH (GRU: and dGatesX) summed in row order, then added to the totals. */
+export function recurrentBackwardBias(args: usize, t: i32): void {
+  const kind = load<i32>(args), B = load<i32>(args, 8), H = load<i32>(args, 12);
+  const GH = gatesOf(kind) * H;
+  const isGru = kind == GRU;
+  const lengths = <usize>load<u32>(args, B_LENGTHS);
+  const gxStep = <usize>load<u32>(args, B_DGX) + <usize>(t * B * GH) * 4;
+  const ghStep = <usize>load<u32>(args, B_DGH) + <usize>(t * B * GH) * 4;
+  const dBiasStep = <usize>load<u32>(args, B_DBIAS_STEP), dBiasIhStep = <usize>load<u32>(args, B_DBIAS_IH_STEP);
+  zeroRow(dBiasStep, GH);
+  if (isGru) zeroRow(dBiasIhStep, GH);
+  for (let b = 0; b < B; b++) {
+    if (t >= load<i32>(lengths + (<usize>b << 2))) continue;
+    addRow(dBiasStep, ghStep + <usize>(b * GH) * 4, GH);
+    if (isGru) addRow(dBiasIhStep, gxStep + <usize>(b * GH) * 4, GH);
+  }
+  addRow(<usize>load<u32>(args, B_DBIAS), dBiasStep, GH);
+  if (isGru) addRow(<usize>load<u32>(args, B_DBIAS_IH), dBiasIhStep, GH);
+}
+
+/** recurrentBackwardStep's gate derivatives on batch rows [b0, b1) (no bias sums). */
+function backwardRows(args: usize, t: i32, b0: i32, b1: i32): void {
   const kind = load<i32>(args), B = load<i32>(args, 8), H = load<i32>(args, 12), P = load<i32>(args, 16);
   const leak = load<f32>(args, 24);
   const lengths = <usize>load<u32>(args, B_LENGTHS);
   const projecting = load<i32>(args, B_PROJECTING) != 0;
   const hPrevAll = <usize>load<u32>(args, B_HPREV), actAll = <usize>load<u32>(args, B_ACT);
   const extraAll = <usize>load<u32>(args, B_EXTRA), cPrevAll = <usize>load<u32>(args, B_CPREV);
-  const dh = <usize>load<u32>(args, B_DH), dc = <usize>load<u32>(args, B_DC), dBias = <usize>load<u32>(args, B_DBIAS);
+  const dh = <usize>load<u32>(args, B_DH), dc = <usize>load<u32>(args, B_DC);
   const dhRaw = projecting ? <usize>load<u32>(args, B_DHRAW) : <usize>load<u32>(args, B_DHSTEP);
   const GH = gatesOf(kind) * H;
   const isLstm = kind == LSTM;
   const isGru = kind == GRU;
   const gxStep = <usize>load<u32>(args, B_DGX) + <usize>(t * B * GH) * 4;
   const ghStep = <usize>load<u32>(args, B_DGH) + <usize>(t * B * GH) * 4;
-  const dBiasStep = <usize>load<u32>(args, B_DBIAS_STEP), dBiasIhStep = <usize>load<u32>(args, B_DBIAS_IH_STEP);
-  zeroRow(dBiasStep, GH);
-  if (isGru) zeroRow(dBiasIhStep, GH);
   const vleak = f32x4.splat(leak), vkeep = f32x4.splat(1 - leak), one = f32x4.splat(1), zero = f32x4.splat(0);
-  for (let b = 0; b < B; b++) {
+  for (let b = b0; b < b1; b++) {
     const gxRow = gxStep + <usize>(b * GH) * 4, ghRow = ghStep + <usize>(b * GH) * 4;
     if (t >= load<i32>(lengths + (<usize>b << 2))) {
       zeroRow(gxRow, GH);
@@ -332,10 +372,5 @@ export function recurrentBackwardStep(args: usize, t: i32): void {
         storeN(dhRow + o4, leak == 1 ? zero : f32x4.mul(dhv, vkeep), n);
       }
     }
-    // The bias gradients, summed while the row is in cache.
-    addRow(dBiasStep, ghRow, GH);
-    if (isGru) addRow(dBiasIhStep, gxRow, GH);
   }
-  addRow(dBias, dBiasStep, GH);
-  if (isGru) addRow(<usize>load<u32>(args, B_DBIAS_IH), dBiasIhStep, GH);
 }

@@ -53,7 +53,34 @@ for (const [name, flags] of Object.entries(variants)) {
     console.error(stderr.toString());
     throw error;
   }
+  const segments = dataSegments(binary);
+  if (segments > 0) {
+    // Static data (e.g. the lookup tables of AssemblyScript's Math.log) is placed from address
+    // 1024, where the threaded runtime keeps its control block (src/backend/wasm/runtime.ts).
+    throw new Error(`build-kernels: the ${name} build has ${segments} data segment(s); kernels must not use static data (no Math.* functions with tables, no constant arrays)`);
+  }
   lines.push(`export const ${name} = "${Buffer.from(binary).toString("base64")}";`);
 }
 writeFileSync(outFile, lines.join("\n") + "\n");
 console.log(`build-kernels: wrote ${outFile}`);
+
+/** The number of segments in a wasm binary's data section (id 11), 0 when it has none. */
+function dataSegments(bytes) {
+  let at = 8; // magic and version
+  const leb = () => {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      const byte = bytes[at++];
+      value += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) return value;
+    }
+  };
+  while (at < bytes.length) {
+    const id = bytes[at++];
+    const size = leb();
+    const end = at + size;
+    if (id === 11) return leb();
+    at = end;
+  }
+  return 0;
+}

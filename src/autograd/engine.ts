@@ -35,7 +35,9 @@ export function runBackward(roots: Tensor[], gradients: Tensor[], options: Backw
   const wanted = inputs ? new Set(inputs) : null;
   // Gradients of wanted non-leaf tensors, taken when the walk reaches them (they are complete then).
   const found = new Map<Tensor, Tensor>();
-  roots.forEach((root, i) => accumulate(grads, root, gradients[i]));
+  // Gradient sums created by accumulate and referenced only by `grads` (see accumulate).
+  const owned = new Set<Tensor>();
+  roots.forEach((root, i) => accumulate(grads, owned, root, gradients[i]));
   const order = reverseTopologicalOrder(roots);
 
   noGrad(() => {
@@ -47,10 +49,12 @@ export function runBackward(roots: Tensor[], gradients: Tensor[], options: Backw
       if (node === null) continue;
       if (wanted?.has(tensor)) found.set(tensor, grad);
       if (tensor.retainsGrad && !wanted) tensor.grad = tensor.grad ? tensor.grad.add(grad) : grad.clone();
+      // From here on the op may hand `grad` itself to its inputs (add gives it to both).
+      owned.delete(grad);
       const inputGrads = node.apply(grad);
       node.inputs.forEach((input, i) => {
         const g = inputGrads[i];
-        if (g !== null && g !== undefined && input.requiresGrad) accumulate(grads, input, g);
+        if (g !== null && g !== undefined && input.requiresGrad) accumulate(grads, owned, input, g);
       });
       if (!options.retainGraph) node.release();
       grads.delete(tensor);
@@ -61,17 +65,43 @@ export function runBackward(roots: Tensor[], gradients: Tensor[], options: Backw
   for (const [tensor, grad] of grads) {
     if (tensor.gradFn === null && tensor.requiresGrad) {
       // A fresh tensor per leaf: gradients flowing out of an op can share storage (add hands the
-      // same tensor to both inputs), and users and optimizers modify .grad in place.
-      tensor.grad = noGrad(() => (tensor.grad ? tensor.grad.add(grad) : grad.clone()));
+      // same tensor to both inputs), and users and optimizers modify .grad in place. A sum the
+      // engine owns is already fresh.
+      tensor.grad = noGrad(() => (tensor.grad ? tensor.grad.add(grad) : owned.has(grad) ? grad : grad.clone()));
     }
   }
   return [];
 }
 
-function accumulate(grads: Map<Tensor, Tensor>, tensor: Tensor, grad: Tensor): void {
+/**
+ * Adds `grad` into the running gradient of `tensor`. A sum the engine created itself (`owned`) is
+ * referenced by nothing else, so later contributions are added into it in place instead of
+ * allocating a new sum each time (a weight shared across time steps collects one per step).
+ */
+function accumulate(grads: Map<Tensor, Tensor>, owned: Set<Tensor>, tensor: Tensor, grad: Tensor): void {
   if (!sameShape(grad.shape, tensor.shape)) {
     fail("backward", `gradient of shape ${fmtShape(grad.shape)} does not match tensor of shape ${fmtShape(tensor.shape)}`);
   }
   const previous = grads.get(tensor);
-  grads.set(tensor, previous ? noGrad(() => previous.add(grad)) : grad);
+  if (previous === undefined) {
+    grads.set(tensor, grad);
+    return;
+  }
+  if (owned.has(previous) && addInPlace(previous, grad)) return;
+  const sum = noGrad(() => previous.add(grad));
+  owned.add(sum);
+  grads.set(tensor, sum);
+}
+
+/** sum += grad for a dense float32 `sum` and a contiguous float32 `grad` of its shape; false when the layouts do not allow it. */
+function addInPlace(sum: Tensor, grad: Tensor): boolean {
+  if (sum.dtype !== "float32" || grad.dtype !== "float32" || !sum.layout.isContiguous() || !grad.layout.isContiguous()) return false;
+  const target = sum.storage as Float32Array;
+  const source = grad.storage as Float32Array;
+  if (target === source) return false;
+  const at = sum.layout.offset;
+  const from = grad.layout.offset;
+  const n = sum.layout.size;
+  for (let i = 0; i < n; i++) target[at + i] += source[from + i];
+  return true;
 }

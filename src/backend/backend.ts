@@ -113,6 +113,81 @@ export interface SgdMomentumUpdate {
   nesterov: boolean;
 }
 
+/**
+ * Layer normalization of `rows` contiguous rows of `size` values each, with optional per-column
+ * weight and bias ([size]); the fused op of F.layerNorm (./js/normalization.ts is the reference).
+ */
+export interface LayerNormProblem {
+  x: Float32Array;
+  rows: number;
+  size: number;
+  eps: number;
+  weight: Float32Array | null;
+  bias: Float32Array | null;
+}
+
+/** Per row: mean and rstd = 1 / sqrt(biased variance + eps), what the backward pass needs. */
+export interface LayerNormStats {
+  mean: Float32Array;
+  rstd: Float32Array;
+}
+
+export interface LayerNormGrads {
+  input: Float32Array | null;
+  weight: Float32Array | null;
+  bias: Float32Array | null;
+}
+
+/**
+ * Cross entropy of class-index targets (the fused op of src/nn/functional/loss.ts): contiguous
+ * float32 logits [outer, classes, inner], one int32 label per (outer, inner) position.
+ */
+export interface ClassCrossEntropy {
+  logits: Float32Array;
+  labels: Int32Array;
+  /** One weight per class, or null for all 1. */
+  classWeight: Float32Array | null;
+  outer: number;
+  classes: number;
+  inner: number;
+  ignoreIndex: number;
+  /** Label smoothing s in [0, 1]. */
+  smoothing: number;
+}
+
+/** Per position: the loss (0 where ignored) and, for the backward pass, the shift and 1 / sum(exp(x - shift)) pairs. */
+export interface ClassCrossEntropyForward {
+  losses: Float64Array;
+  rowStats: Float64Array;
+}
+
+/** A float32 operand of fused attention: `layout` is 4-D, [B1, B2, rows, features] (two batch levels, e.g. batch and head). */
+export interface AttentionInput {
+  storage: Storage;
+  layout: Layout;
+}
+
+/**
+ * Fused scaled-dot-product attention over [B1, B2] batches: weights = softmax(scale * q k^T +
+ * mask) (causal: row i sees columns j <= i only), output = weights v. q is [B1, B2, L, E], k
+ * [B1, B2, S, E], v [B1, B2, S, Ev]; `mask` is float32 (added to the scores) read through a
+ * [B1, B2, L, S] layout (broadcast strides allowed), or null.
+ */
+export interface AttentionSpec {
+  q: AttentionInput;
+  k: AttentionInput;
+  v: AttentionInput;
+  mask: AttentionInput | null;
+  scale: number;
+  causal: boolean;
+}
+
+/** Where one gradient goes: written through `layout` ([B1, B2, rows, features]) into buffer `buffer` of attentionBackward's result. */
+export interface AttentionGradTarget {
+  buffer: number;
+  layout: Layout;
+}
+
 export interface Backend {
   readonly name: string;
 
@@ -165,8 +240,28 @@ export interface Backend {
   recurrenceForward(spec: RecurrenceSpec, operands: RecurrenceOperands, save: boolean): RecurrenceForwardResult;
   /** Back-propagation through time from recurrenceForward's saved tensors and d(output). */
   recurrenceBackward(spec: RecurrenceSpec, weightHh: Float32Array, weightHr: Float32Array | null, saved: RecurrenceSaved, gradOutput: Float32Array): RecurrenceGrads;
+  /**
+   * Fused attention forward. The output lands in fresh storage of `outLayout.size` floats through
+   * `outLayout` ([B1, B2, L, Ev], a permutation of a dense layout: the caller picks the memory
+   * order). `weights` (dense [B1 * B2, L, S], for attentionBackward) only when `save`.
+   */
+  attentionForward(spec: AttentionSpec, outLayout: Layout, save: boolean): { output: Float32Array; weights: Float32Array | null };
+  /**
+   * Fused attention backward from d(output) ([B1, B2, L, Ev]) and the saved weights: returns one
+   * fresh buffer per entry of `bufferSizes` (zeros where no target writes), with d(q), d(k), d(v)
+   * written through `targets` (null: not wanted). Targets must not overlap.
+   */
+  attentionBackward(spec: AttentionSpec, weights: Float32Array, gradOutput: AttentionInput, bufferSizes: readonly number[], targets: readonly (AttentionGradTarget | null)[]): Float32Array[];
   /** One parameter's fused Adam / AdamW update, in place; every backend gives the JS reference's bits (./js/optim.ts). */
   adamUpdate(update: AdamUpdate): void;
   /** One parameter's SGD momentum step after the first, in place, with the JS reference's bits. */
   sgdMomentumUpdate(update: SgdMomentumUpdate): void;
+  /** Cross entropy per position: -(1 - s) w[y] (x[y] - lse) - (s / C) sum_c w[c] (x[c] - lse) (./js/loss.ts is the reference). */
+  crossEntropyForward(problem: ClassCrossEntropy): ClassCrossEntropyForward;
+  /** d(logits) [outer, classes, inner] from forward's rowStats and d(loss) per position (`rowGrad`, 0 where ignored). */
+  crossEntropyBackward(problem: ClassCrossEntropy, rowStats: Float64Array, rowGrad: Float64Array): Float32Array;
+  /** Layer norm forward: the output [rows, size] and the per-row statistics. */
+  layerNorm(problem: LayerNormProblem): { output: Float32Array; stats: LayerNormStats };
+  /** Layer norm backward from d(output) [rows, size] contiguous; only the wanted gradients are computed. */
+  layerNormBackward(problem: LayerNormProblem, stats: LayerNormStats, grad: Float32Array, want: { input: boolean; weight: boolean; bias: boolean }): LayerNormGrads;
 }

@@ -5,17 +5,13 @@
 // F.maxPool*/avgPool* end to end on both backends, gradients included.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { setFlagsFromString } from "node:v8";
 import type { AvgPoolDivisor, WindowGeometry } from "../../src/backend/backend.js";
 import { jsBackend } from "../../src/backend/js/index.js";
 import { avgPoolBackwardOn, avgPoolOn, maxPoolBackwardOn, maxPoolOn } from "../../src/backend/wasm/pool.js";
-import { WasmRuntime } from "../../src/backend/wasm/runtime.js";
 import { Layout } from "../../src/core/layout.js";
 import * as flint from "../../src/index.js";
 import { pick, rng } from "../helpers.js";
-
-// Node 20 validates relaxed SIMD only behind this flag; set before any relaxed module compiles.
-setFlagsFromString("--experimental-wasm-relaxed-simd");
+import { wasmRuntimes } from "../wasm-helpers.js";
 
 const F = flint.nn.functional;
 
@@ -108,11 +104,7 @@ function assertAllClose(actual: ArrayLike<number>, expected: ArrayLike<number>, 
   }
 }
 
-const relaxedAvailable = new WasmRuntime({ threads: 1 }).relaxedSimd;
-const RUNTIMES: { label: string; rt: WasmRuntime; threads: number }[] = [];
-for (const relaxedSimd of relaxedAvailable ? [false, true] : [false]) {
-  for (const threads of [1, 2, 3]) RUNTIMES.push({ label: `${relaxedSimd ? "relaxed" : "simd"}, ${threads} thread(s)`, rt: new WasmRuntime({ relaxedSimd, threads }), threads });
-}
+const RUNTIMES = wasmRuntimes();
 
 // The kernels are shared out over planes; every thread must be up so the splits are exercised.
 test("threaded runtimes bring up all their threads", () => {

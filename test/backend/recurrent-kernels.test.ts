@@ -4,18 +4,14 @@
 // in every build the backend ships (SIMD and relaxed-SIMD FMA, private and shared memory).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { setFlagsFromString } from "node:v8";
 import { jsBackend } from "../../src/backend/js/index.js";
 import { gateCount, type RecurrenceOperands, type RecurrenceSpec, type RecurrentCellKind } from "../../src/backend/recurrence.js";
 import { recurrenceBackwardOn, recurrenceForwardOn } from "../../src/backend/wasm/recurrent.js";
-import { WasmRuntime } from "../../src/backend/wasm/runtime.js";
 import * as flint from "../../src/index.js";
 import { fusedRecurrence } from "../../src/nn/functional/recurrent.js";
 import type { Tensor } from "../../src/tensor/tensor.js";
 import { rng } from "../helpers.js";
-
-// Node 20 validates relaxed SIMD only behind this flag; set before any relaxed module compiles.
-setFlagsFromString("--experimental-wasm-relaxed-simd");
+import { wasmRuntimes } from "../wasm-helpers.js";
 
 function randomArray(r: () => number, length: number, scale: number): Float32Array {
   const out = new Float32Array(length);
@@ -42,12 +38,13 @@ interface Case {
 
 const KINDS: readonly RecurrentCellKind[] = ["rnn_tanh", "rnn_relu", "gru", "lstm"];
 
-function randomCase(seed: number, kind: RecurrentCellKind, projecting: boolean): Case {
+/** `minGateValues`: at least this many gate values per step (B * G * H), so the gate math splits across threads. */
+function randomCase(seed: number, kind: RecurrentCellKind, projecting: boolean, minGateValues = 0): Case {
   const r = rng(seed);
   const T = 1 + Math.floor(r() * 7);
-  const B = 1 + Math.floor(r() * 6) + (r() < 0.3 ? 11 : 0);
+  const B = 1 + Math.floor(r() * 6) + (r() < 0.3 || minGateValues > 0 ? 11 : 0);
   // Odd widths exercise the partial-vector tails; a few cases cross the GEMM's 256-wide K blocks.
-  const H = r() < 0.25 ? 70 + Math.floor(r() * 30) : 1 + Math.floor(r() * 13);
+  const H = minGateValues > 0 ? Math.ceil(minGateValues / (B * gateCount(kind))) + Math.floor(r() * 9) : r() < 0.25 ? 70 + Math.floor(r() * 30) : 1 + Math.floor(r() * 13);
   const P = projecting ? 1 + Math.floor(r() * (H - 1 || 1)) : H;
   const GH = gateCount(kind) * H;
   const lengths = new Int32Array(B);
@@ -87,16 +84,8 @@ function cases(): Case[] {
   return all;
 }
 
-const relaxedAvailable = new WasmRuntime({ threads: 1 }).relaxedSimd;
-const RUNTIMES: { label: string; rt: WasmRuntime }[] = [];
-for (const relaxedSimd of relaxedAvailable ? [false, true] : [false]) {
-  for (const threads of [1, 3]) {
-    const rt = new WasmRuntime({ relaxedSimd, threads });
-    // The per-step GEMMs of the wider cases are split across threads once the workers are up.
-    rt.waitForThreads();
-    RUNTIMES.push({ label: `${relaxedSimd ? "relaxed" : "simd"}, ${threads} thread(s)`, rt });
-  }
-}
+// The per-step GEMMs of the wider cases are split across threads.
+const RUNTIMES = wasmRuntimes([1, 3]);
 
 // Float32 sums of up to ~100 products in a different order, and a polynomial exp (rel. error ~1e-7).
 const ATOL = 2e-5;
@@ -134,6 +123,31 @@ test("wasm recurrence backward matches the JS reference", () => {
           assert.ok(Math.abs(actual[key][j] - sum) <= 1e-4, `${label}: ${key}[${j}] is ${actual[key][j]}, expected ${sum}`);
         }
       }
+    }
+  }
+});
+
+test("the gate math split by rows across threads (large steps) matches the JS reference, forward and backward", () => {
+  // 3 * 4096 values: enough for every thread of the 3-thread runtimes (src/backend/wasm/recurrent.ts).
+  const wide: Case[] = [];
+  let seed = 500;
+  for (const kind of KINDS) for (let i = 0; i < 2; i++) wide.push(randomCase(seed++, kind, false, 3 * 4096));
+  wide.push(randomCase(seed++, "lstm", true, 3 * 4096));
+  for (const { label: rtLabel, rt } of RUNTIMES.filter((x) => x.rt.threads > 1)) {
+    for (const c of wide) {
+      const label = `${rtLabel}, ${c.label}`;
+      const expected = jsBackend.recurrenceForward(c.spec, c.operands, true);
+      const actual = recurrenceForwardOn(rt, c.spec, c.operands, true);
+      assertAllClose(actual.output, expected.output, ATOL, `${label}: output`);
+      for (const key of ["hPrev", "act", "extra", "cPrev", "hRaw"] as const) assertAllClose(actual.saved[key], expected.saved[key], ATOL, `${label}: saved ${key}`);
+      const grads = recurrenceBackwardOn(rt, c.spec, c.operands.weightHh, c.operands.weightHr, expected.saved, c.gradOutput);
+      const want = jsBackend.recurrenceBackward(c.spec, c.operands.weightHh, c.operands.weightHr, expected.saved, c.gradOutput);
+      for (const key of ["dGatesX", "dGatesH", "dProj", "dh0", "dc0"] as const) assertAllClose(grads[key], want[key], ATOL, `${label}: ${key}`);
+      // The bias sums: float32 in the same order of steps and rows as the unsplit kernel.
+      const oneThread = RUNTIMES.find((x) => x.rt.threads === 1 && x.rt.relaxedSimd === rt.relaxedSimd)!.rt;
+      const serial = recurrenceBackwardOn(oneThread, c.spec, c.operands.weightHh, c.operands.weightHr, expected.saved, c.gradOutput);
+      assert.deepEqual(grads.dBiasHh, serial.dBiasHh, `${label}: dBiasHh as on one thread`);
+      assert.deepEqual(grads.dBiasIh, serial.dBiasIh, `${label}: dBiasIh as on one thread`);
     }
   }
 });

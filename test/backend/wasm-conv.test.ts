@@ -4,34 +4,16 @@
 // (SIMD / relaxed FMA, 1 to 3 threads); and the GEMM's bias epilogue on its own.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { setFlagsFromString } from "node:v8";
 import type { ConvGeometry } from "../../src/backend/backend.js";
 import { jsBackend } from "../../src/backend/js/index.js";
 import { conv2dBackwardOn, conv2dOn } from "../../src/backend/wasm/conv.js";
 import { gemmOn, matmulOn } from "../../src/backend/wasm/matmul.js";
-import { WasmRuntime } from "../../src/backend/wasm/runtime.js";
 import { Layout } from "../../src/core/layout.js";
 import * as flint from "../../src/index.js";
 import { pick, rng } from "../helpers.js";
+import { assertAllClose, wasmRuntimes } from "../wasm-helpers.js";
 
-setFlagsFromString("--experimental-wasm-relaxed-simd");
-
-const RUNTIMES: { label: string; rt: WasmRuntime }[] = [];
-for (const relaxedSimd of [false, true]) {
-  for (const threads of [1, 2, 3]) {
-    const rt = new WasmRuntime({ relaxedSimd, threads });
-    rt.waitForThreads();
-    RUNTIMES.push({ label: `${relaxedSimd ? "relaxed" : "simd"}, ${threads} thread(s)`, rt });
-  }
-}
-
-function assertAllClose(actual: ArrayLike<number> | null, expected: ArrayLike<number> | null, atol: number, label: string): void {
-  assert.ok(actual !== null && expected !== null, `${label}: missing result`);
-  assert.equal(actual.length, expected.length, `${label}: length`);
-  for (let i = 0; i < actual.length; i++) {
-    if (!(Math.abs(actual[i] - expected[i]) <= atol + 1e-4 * Math.abs(expected[i]))) assert.fail(`${label}: element ${i} is ${actual[i]}, expected ${expected[i]}`);
-  }
-}
+const RUNTIMES = wasmRuntimes();
 
 /** Random values seen through `shape` as a contiguous tensor, a permuted view, or a strided slice. */
 function randomTensor(r: () => number, shape: number[], kind: "contiguous" | "permuted" | "sliced"): { data: Float32Array; layout: Layout } {

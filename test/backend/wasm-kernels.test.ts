@@ -4,7 +4,6 @@
 // (shared memory, uneven splits included).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { setFlagsFromString } from "node:v8";
 import type { WindowGeometry } from "../../src/backend/backend.js";
 import { jsBackend } from "../../src/backend/js/index.js";
 import { binaryOn, unaryOn } from "../../src/backend/wasm/elementwise.js";
@@ -15,9 +14,7 @@ import { WasmRuntime } from "../../src/backend/wasm/runtime.js";
 import { foldOn, unfoldOn } from "../../src/backend/wasm/window.js";
 import { Layout } from "../../src/core/layout.js";
 import { pick, rng } from "../helpers.js";
-
-// Node 20 validates relaxed SIMD only behind this flag; set before any relaxed module compiles.
-setFlagsFromString("--experimental-wasm-relaxed-simd");
+import { relaxedAvailable, wasmRuntimes } from "../wasm-helpers.js";
 
 type ViewKind = "contiguous" | "transposed" | "sliced" | "flipped" | "broadcast";
 const VIEW_KINDS: readonly ViewKind[] = ["contiguous", "transposed", "sliced", "flipped", "broadcast"];
@@ -61,13 +58,7 @@ function assertAllClose(actual: ArrayLike<number>, expected: ArrayLike<number>, 
   }
 }
 
-const relaxedAvailable = new WasmRuntime({ threads: 1 }).relaxedSimd;
-const RUNTIMES: { label: string; rt: WasmRuntime; threads: number }[] = [];
-for (const relaxedSimd of relaxedAvailable ? [false, true] : [false]) {
-  for (const threads of [1, 2, 3]) {
-    RUNTIMES.push({ label: `${relaxedSimd ? "relaxed" : "simd"}, ${threads} thread(s)`, rt: new WasmRuntime({ relaxedSimd, threads }), threads });
-  }
-}
+const RUNTIMES = wasmRuntimes();
 
 test("relaxed SIMD is detected once the engine validates it", () => {
   assert.equal(relaxedAvailable, true);

@@ -195,3 +195,32 @@ test("a long chain of ops backpropagates without deep recursion", () => {
   y.sum().backward();
   assertClose(x.grad!, [1]);
 });
+
+test("gradients summed in place by the engine never leak into another tensor's gradient", () => {
+  // z's gradient is a sum of two contributions (summed by the engine); add's backward then hands
+  // that one tensor to both p and q, and p collects another contribution afterwards (pw was
+  // created before z, so its backward runs later). Summing p's gradient in place into the shared
+  // tensor would corrupt q's (and so h's) gradient.
+  const x = flint.tensor([1, 2, 3]).requiresGrad_();
+  const w = flint.tensor([0.5, -1, 2]).requiresGrad_();
+  const h = x.mul(3);
+  const p = h.add(1);
+  const q = h.mul(2);
+  const pw = p.mul(w);
+  const z = p.add(q);
+  const out = z.sum().add(z.sum()).add(pw.sum()).add(w.mul(w).sum());
+  out.backward();
+  // d/dx = 3 * (2 + w) + 6 * 2 = 18 + 3w; d/dw = p + 2w with p = 3x + 1.
+  assertClose(x.grad!, [19.5, 15, 24]);
+  assertClose(w.grad!, [5, 5, 14]);
+  // The leaf gradients are fresh tensors: changing one in place leaves the other alone.
+  x.grad!.mul_(0);
+  assertClose(w.grad!, [5, 5, 14]);
+  // A second backward through a retained graph adds to the existing gradients.
+  const y = flint.tensor([2, 4]).requiresGrad_();
+  const shared = y.mul(y);
+  const total = shared.add(shared).add(shared).sum();
+  total.backward(undefined, { retainGraph: true });
+  total.backward();
+  assertClose(y.grad!, [24, 48]);
+});

@@ -5,16 +5,12 @@
 // AdamW and SGD end to end on both backends with strided parameters.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { setFlagsFromString } from "node:v8";
 import type { AdamUpdate, SgdMomentumUpdate } from "../../src/backend/backend.js";
 import { jsBackend } from "../../src/backend/js/index.js";
 import { adamUpdateOn, sgdMomentumUpdateOn } from "../../src/backend/wasm/optim.js";
-import { WasmRuntime } from "../../src/backend/wasm/runtime.js";
 import * as flint from "../../src/index.js";
 import { rng } from "../helpers.js";
-
-// Node 20 validates relaxed SIMD only behind this flag; set before any relaxed module compiles.
-setFlagsFromString("--experimental-wasm-relaxed-simd");
+import { wasmRuntimes } from "../wasm-helpers.js";
 
 const f = Math.fround;
 
@@ -77,8 +73,7 @@ function momentumUpdate(p: Float32Array, d: Float32Array, buf: Float32Array, h: 
   return { param: p, grad: d, buffer: buf, momentum: f(h.momentum), keep: f(1 - h.dampening), negLr: f(-h.lr), nesterov: h.nesterov };
 }
 
-const relaxedAvailable = new WasmRuntime({ threads: 1 }).relaxedSimd;
-const RUNTIMES = (relaxedAvailable ? [false, true] : [false]).map((relaxedSimd) => ({ label: relaxedSimd ? "relaxed" : "simd", rt: new WasmRuntime({ relaxedSimd, threads: 1 }) }));
+const RUNTIMES = wasmRuntimes([1]);
 // Odd lengths: SIMD tails, one element, exactly one chunk (16K), and several chunks with a tail.
 const LENGTHS = [1, 3, 7, 1029, 16 * 1024, 16 * 1024 + 1, 3 * 16 * 1024 + 13, 50001];
 

@@ -93,15 +93,20 @@ export class Decoder extends nn.Module {
     return [this.gru.forward(flint.cat([embedded, context], 1), state), weights];
   }
 
-  /** Teacher forcing: inputs [B, T] (<bos> then the target shifted) -> logits [B, T, V]. */
-  forward(inputs: Tensor, state: Tensor, memory: EncoderMemory): Tensor {
+  /** Teacher forcing: inputs [B, T] (<bos> then the target shifted) -> the states [B, T, H] the output layer reads. */
+  states(inputs: Tensor, state: Tensor, memory: EncoderMemory): Tensor {
     const embedded = this.dropout.forward(this.embedding.forward(inputs)); // [B, T, H]
     const states: Tensor[] = [];
     for (let t = 0; t < inputs.shape[1]; t++) {
       [state] = this.step(embedded.select(1, t), state, memory);
       states.push(state);
     }
-    return this.out.forward(flint.stack(states, 1));
+    return flint.stack(states, 1);
+  }
+
+  /** Teacher forcing: inputs [B, T] -> logits [B, T, V]. */
+  forward(inputs: Tensor, state: Tensor, memory: EncoderMemory): Tensor {
+    return this.out.forward(this.states(inputs, state, memory));
   }
 }
 
@@ -130,5 +135,16 @@ export class Translator extends nn.Module {
   forward(sourceIds: Tensor, lengths: readonly number[], paddingMask: Tensor, decoderInputs: Tensor): Tensor {
     const [state, memory] = this.encode(sourceIds, lengths, paddingMask);
     return this.decoder.forward(decoderInputs, state, memory);
+  }
+
+  /**
+   * Teacher-forced logits for the listed positions only: [positions.length, V], where position
+   * p is (p / T, p % T) of the decoder inputs [B, T]. Training asks for the target tokens and
+   * skips the padding, which the loss ignores anyway (a quarter of the output layer's work).
+   */
+  forwardAt(sourceIds: Tensor, lengths: readonly number[], paddingMask: Tensor, decoderInputs: Tensor, positions: Tensor): Tensor {
+    const [state, memory] = this.encode(sourceIds, lengths, paddingMask);
+    const states = this.decoder.states(decoderInputs, state, memory);
+    return this.decoder.out.forward(states.reshape([-1, this.config.hidden]).indexSelect(0, positions));
   }
 }

@@ -1,9 +1,12 @@
 import type { Backend } from "../backend.js";
 import { registerBackend } from "../registry.js";
 import { assign, binary, copy, unary, where } from "./elementwise.js";
+import { attentionBackward, attentionForward } from "./attention.js";
 import { gather, indexAdd, indexSelect, scatter } from "./indexing.js";
 import { conv2d, conv2dBackward } from "./conv.js";
 import { matmul } from "./matmul.js";
+import { layerNorm, layerNormBackward } from "./normalization.js";
+import { crossEntropyBackward, crossEntropyForward } from "./loss.js";
 import { adamUpdate, sgdMomentumUpdate } from "./optim.js";
 import { avgPool, avgPoolBackward, maxPool, maxPoolBackward } from "./pool.js";
 import { recurrenceBackward, recurrenceForward } from "./recurrent.js";
@@ -36,6 +39,12 @@ export const jsBackend: Backend = {
   recurrenceBackward,
   adamUpdate,
   sgdMomentumUpdate,
+  attentionForward,
+  attentionBackward,
+  crossEntropyForward,
+  crossEntropyBackward,
+  layerNorm,
+  layerNormBackward,
 };
 
 registerBackend("js", () => jsBackend);

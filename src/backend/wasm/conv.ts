@@ -2,20 +2,18 @@ import type { Storage } from "../../core/dtype.js";
 import { Layout } from "../../core/layout.js";
 import type { ConvGeometry, ConvGrads, ConvGradsWanted } from "../backend.js";
 import { jsBackend } from "../js/index.js";
-import { gemmOn } from "./matmul.js";
-import { stage, unstage, type Staged } from "./operands.js";
+import { stage, unstage } from "./operands.js";
 import type { WasmRuntime } from "./runtime.js";
-import { unfoldInto } from "./window.js";
 
 /**
  * Convolution in one trip to wasm memory each way. Forward: the kernel convForward takes a few
  * samples at a time, writes their im2col columns as [K, S*L] (K = C*kH*kW, L = outH*outW) in
  * cache, and multiplies each group's weight [O/g, K/g] by them with the bias as the GEMM's
  * epilogue, writing [N, O, L] directly through blocked output columns. Backward: the gradient
- * becomes rows [O, N*L] (their sums are the bias gradient); the weight gradient is one GEMM
- * (all groups in one kernel call) of them by the rebuilt columns [K, N*L], transposed; the
- * input gradient, like the forward pass, goes a few samples at a time (convInputGrad): weight^T
- * @ their gradient rows into cached columns, then col2im. No intermediate leaves wasm memory.
+ * becomes rows [O, N*L] (their sums are the bias gradient); then convBackward goes a few samples
+ * at a time as well: it rebuilds their columns in cache and adds their share of the weight
+ * gradient (rows @ columns^T) into a per-thread partial, and computes their input gradient
+ * (weight^T @ rows, then col2im). No intermediate leaves wasm memory, and none is batch-sized.
  */
 
 // Output channels per thread task in convGradRows below which one thread does them all.
@@ -40,14 +38,6 @@ function stageWeight(rt: WasmRuntime, w: Storage, wl: Layout): number {
   const ptr = rt.alloc(wl.size * 4);
   rt.f32(ptr, wl.size).set(dense as Float32Array);
   return ptr;
-}
-
-/** The input's im2col columns as [K, N*L] in wasm memory. */
-function columnsOf(rt: WasmRuntime, x: Staged, g: ConvGeometry): number {
-  const { length, columns, rows } = sizes(g);
-  const cols = rt.alloc(rows * columns * 4);
-  unfoldInto(rt, x, g, cols, length, columns);
-  return cols;
 }
 
 /**
@@ -92,7 +82,7 @@ export function conv2dOn(rt: WasmRuntime, x: Storage, xl: Layout, w: Storage, wl
 }
 
 export function conv2dBackwardOn(rt: WasmRuntime, grad: Storage, gl: Layout, x: Storage, xl: Layout, w: Storage, wl: Layout, g: ConvGeometry, want: ConvGradsWanted): ConvGrads {
-  const { length, columns, groupRows, groupOut } = sizes(g);
+  const { length, columns, groupRows } = sizes(g);
   rt.reset();
   // d(output) [N, O, outH, outW] as gradRows [O, N*L] (and its row sums, the bias gradient).
   const sg = stage(rt, grad, gl);
@@ -101,35 +91,39 @@ export function conv2dBackwardOn(rt: WasmRuntime, grad: Storage, gl: Layout, x: 
   }
   const gradRows = rt.alloc(g.outChannels * columns * 4);
   const biasGrad = want.bias ? rt.alloc(g.outChannels * 4) : 0;
-  const args = rt.alloc(9 * 4);
-  rt.i32(args, 9).set([sg.ptr, sg.strides[0], sg.strides[1], sg.strides[3], gradRows, biasGrad, g.batch, g.outChannels, length]);
-  rt.run("convGradRows", args, Math.min(g.outChannels, rt.sharesFor(Math.floor((g.outChannels * columns) / MIN_GRAD_ELEMENTS_PER_THREAD))));
+  const rowArgs = rt.alloc(9 * 4);
+  rt.i32(rowArgs, 9).set([sg.ptr, sg.strides[0], sg.strides[1], sg.strides[3], gradRows, biasGrad, g.batch, g.outChannels, length]);
+  rt.run("convGradRows", rowArgs, Math.min(g.outChannels, rt.sharesFor(Math.floor((g.outChannels * columns) / MIN_GRAD_ELEMENTS_PER_THREAD))));
   const result: ConvGrads = { input: null, weight: null, bias: want.bias ? unstage(rt, biasGrad, g.outChannels) : null };
-  if (want.weight) {
-    const cols = columnsOf(rt, stage(rt, x, xl), g);
-    const weightGrad = rt.alloc(g.outChannels * groupRows * 4);
-    // [O/g, N*L] @ columns^T [N*L, K/g] per group.
-    gemmOn(rt, {
-      a: { ptr: gradRows, batch: groupOut * columns, row: columns, col: 1 },
-      b: { ptr: cols, batch: groupRows * columns, row: 1, col: columns },
-      c: { ptr: weightGrad, batch: groupOut * groupRows, row: groupRows, col: 1 },
-      batch: g.groups, m: groupOut, n: groupRows, k: columns,
-    });
-    result.weight = unstage(rt, weightGrad, g.outChannels * groupRows);
-  }
+  if (!want.weight && !want.input) return result;
+
+  const sx = want.weight ? stage(rt, x, xl) : { ptr: 0, strides: [0, 0, 0, 0] };
+  const weight = want.input ? stageWeight(rt, w, wl) : 0;
+  const inputSize = g.batch * g.channels * g.inHeight * g.inWidth;
+  const inputGrad = want.input ? rt.alloc(inputSize * 4) : 0;
+  const { chunk, shares, colsBuffers, colsBytes, scratch } = sampleTasks(rt, g);
+  let foldArgs = 0;
   if (want.input) {
-    const weight = stageWeight(rt, w, wl);
-    const inputSize = g.batch * g.channels * g.inHeight * g.inWidth;
-    const inputGrad = rt.alloc(inputSize * 4);
-    const { chunk, shares, colsBuffers, colsBytes, scratch } = sampleTasks(rt, g);
-    const args = rt.alloc(30 * 4);
-    rt.i32(args, 30).set([
-      0, 0, chunk * length, 1, 0, inputGrad, 0, 0,
-      ...geometryFields(g),
-      weight, gradRows, g.groups, g.outChannels, chunk, colsBuffers, colsBytes, scratch,
-    ]);
-    rt.run("convInputGrad", args, shares);
-    result.input = unstage(rt, inputGrad, inputSize);
+    foldArgs = rt.alloc(22 * 4);
+    rt.i32(foldArgs, 22).set([0, 0, chunk * length, 1, 0, inputGrad, 0, 0, ...geometryFields(g)]);
   }
+  const weightSize = g.outChannels * groupRows;
+  const partials = want.weight ? rt.alloc(shares * weightSize * 4) : 0;
+  const products = want.weight ? rt.alloc(shares * weightSize * 4) : 0;
+  const args = rt.alloc(35 * 4);
+  rt.i32(args, 35).set([
+    sx.ptr, ...sx.strides, 0, 0, 0,
+    ...geometryFields(g),
+    0, 0, foldArgs, weight, gradRows, g.groups, g.outChannels, chunk, colsBuffers, colsBytes, scratch, partials, products,
+  ]);
+  rt.run("convBackward", args, shares);
+  if (want.weight) {
+    const weightGrad = rt.alloc(weightSize * 4);
+    const sumArgs = rt.alloc(4 * 4);
+    rt.i32(sumArgs, 4).set([partials, shares, weightSize, weightGrad]);
+    rt.run("convSumPartials", sumArgs, rt.sharesFor(Math.floor((shares * weightSize) / MIN_GRAD_ELEMENTS_PER_THREAD)));
+    result.weight = unstage(rt, weightGrad, weightSize);
+  }
+  if (want.input) result.input = unstage(rt, inputGrad, inputSize);
   return result;
 }

@@ -1,11 +1,15 @@
 import type { DType, Storage } from "../../core/dtype.js";
 import type { Layout } from "../../core/layout.js";
-import type { AvgPoolDivisor, Backend, BinaryOp, ConvGeometry, ConvGrads, ConvGradsWanted, ReduceOp, UnaryOp, WindowGeometry } from "../backend.js";
+import type { AttentionSpec, AvgPoolDivisor, Backend, BinaryOp, ConvGeometry, ConvGrads, ConvGradsWanted, ReduceOp, UnaryOp, WindowGeometry } from "../backend.js";
 import { jsBackend } from "../js/index.js";
 import { registerBackend } from "../registry.js";
 import { binaryOn, unaryOn, wasmBinaryHandles, wasmUnaryHandles } from "./elementwise.js";
+import { attentionBackwardOn, attentionForwardOn } from "./attention.js";
+import { stridedCopyOn } from "./copy.js";
 import { conv2dBackwardOn, conv2dOn } from "./conv.js";
 import { matmulOn } from "./matmul.js";
+import { layerNormBackwardOn, layerNormOn } from "./normalization.js";
+import { crossEntropyBackwardOn, crossEntropyForwardOn } from "./loss.js";
 import { adamUpdateOn, sgdMomentumUpdateOn } from "./optim.js";
 import { avgPoolBackwardOn, avgPoolOn, maxPoolBackwardOn, maxPoolOn } from "./pool.js";
 import { recurrenceBackwardOn, recurrenceForwardOn } from "./recurrent.js";
@@ -25,16 +29,30 @@ const MIN_POOL_ELEMENTS = 4096;
 // elements (the JS loop is bound by double divisions), SGD momentum's (memory bound) from ~4K.
 const MIN_ADAM_ELEMENTS = 256;
 const MIN_SGD_MOMENTUM_ELEMENTS = 4096;
+// Strided (transposed, permuted) float32 copies: the kernel plus two memcpys beat the JS loop from ~4K elements.
+const MIN_STRIDED_COPY_ELEMENTS = 4096;
+// Cross entropy over [rows, classes] logits (inner size 1 only): one exp per logit each way;
+// the kernels win from ~256 logits (forward + backward, one thread: 6 vs 8 us there, 10x at 64K).
+const MIN_CROSS_ENTROPY_ELEMENTS = 256;
+// Layer norm: two passes over the rows forward, three backward.
+const MIN_LAYER_NORM_ELEMENTS = 4096;
 
 /** Multiply-adds of a convolution's GEMM, the size that decides between the wasm and JS kernels. */
 function convMacs(g: ConvGeometry): number {
   return g.batch * g.outChannels * g.outHeight * g.outWidth * (g.channels / g.groups) * g.kernelHeight * g.kernelWidth;
 }
 
+/** Multiply-adds of fused attention's q k^T; 0 when any dim is empty (the JS kernel takes those). */
+function attentionMacs(spec: AttentionSpec): number {
+  const [b1, b2, l, e] = spec.q.layout.shape;
+  return b1 * b2 * l * e * spec.k.layout.shape[2] * Math.min(spec.v.layout.shape[3], 1);
+}
+
 /**
  * The WebAssembly backend: SIMD (relaxed-SIMD FMA where the engine validates it) kernels on all
  * cores for the ops whose time shows in the training profiles (GEMM, im2col, col2im, the common
- * float32 elementwise ops, sum/max/min/argmax/argmin reductions, max and average pooling); every
+ * float32 elementwise ops, sum/max/min/argmax/argmin reductions, max and average pooling, fused
+ * attention, strided copies); every
  * other op, and inputs too small to repay copying them into wasm memory, run on the JS reference
  * kernels.
  */
@@ -53,6 +71,13 @@ export const wasmBackend: Backend = {
   conv2dBackward(grad: Storage, gl: Layout, x: Storage, xl: Layout, w: Storage, wl: Layout, g: ConvGeometry, want: ConvGradsWanted): ConvGrads {
     if (convMacs(g) < MIN_MATMUL_MACS || !(x instanceof Float32Array) || !(w instanceof Float32Array)) return jsBackend.conv2dBackward(grad, gl, x, xl, w, wl, g, want);
     return conv2dBackwardOn(wasmRuntime(), grad, gl, x, xl, w, wl, g, want);
+  },
+  copy(x: Storage, xl: Layout, outDtype: DType): Storage {
+    if (xl.size >= MIN_STRIDED_COPY_ELEMENTS && x instanceof Float32Array && outDtype === "float32" && !xl.isContiguous()) {
+      const out = stridedCopyOn(wasmRuntime(), x, xl);
+      if (out !== null) return out;
+    }
+    return jsBackend.copy(x, xl, outDtype);
   },
   binary(op: BinaryOp, a: Storage, al: Layout, b: Storage, bl: Layout, outDtype: DType): Storage {
     if (a instanceof Float32Array && b instanceof Float32Array && wasmBinaryHandles(op, outDtype, al.size)) {
@@ -109,9 +134,33 @@ export const wasmBackend: Backend = {
     if (update.param.length < MIN_ADAM_ELEMENTS) return jsBackend.adamUpdate(update);
     adamUpdateOn(wasmRuntime(), update);
   },
+  attentionForward(spec, outLayout, save) {
+    if (attentionMacs(spec) < MIN_MATMUL_MACS) return jsBackend.attentionForward(spec, outLayout, save);
+    return attentionForwardOn(wasmRuntime(), spec, outLayout, save);
+  },
+  attentionBackward(spec, weights, gradOutput, bufferSizes, targets) {
+    if (attentionMacs(spec) < MIN_MATMUL_MACS) return jsBackend.attentionBackward(spec, weights, gradOutput, bufferSizes, targets);
+    return attentionBackwardOn(wasmRuntime(), spec, weights, gradOutput, bufferSizes, targets);
+  },
   sgdMomentumUpdate(update) {
     if (update.param.length < MIN_SGD_MOMENTUM_ELEMENTS) return jsBackend.sgdMomentumUpdate(update);
     sgdMomentumUpdateOn(wasmRuntime(), update);
+  },
+  crossEntropyForward(problem) {
+    if (problem.inner !== 1 || problem.logits.length < MIN_CROSS_ENTROPY_ELEMENTS) return jsBackend.crossEntropyForward(problem);
+    return crossEntropyForwardOn(wasmRuntime(), problem);
+  },
+  crossEntropyBackward(problem, rowStats, rowGrad) {
+    if (problem.inner !== 1 || problem.logits.length < MIN_CROSS_ENTROPY_ELEMENTS) return jsBackend.crossEntropyBackward(problem, rowStats, rowGrad);
+    return crossEntropyBackwardOn(wasmRuntime(), problem, rowStats, rowGrad);
+  },
+  layerNorm(problem) {
+    if (problem.x.length < MIN_LAYER_NORM_ELEMENTS) return jsBackend.layerNorm(problem);
+    return layerNormOn(wasmRuntime(), problem);
+  },
+  layerNormBackward(problem, stats, grad, want) {
+    if (problem.x.length < MIN_LAYER_NORM_ELEMENTS) return jsBackend.layerNormBackward(problem, stats, grad, want);
+    return layerNormBackwardOn(wasmRuntime(), problem, stats, grad, want);
   },
 };
 

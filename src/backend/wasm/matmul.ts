@@ -1,10 +1,17 @@
 import type { Storage } from "../../core/dtype.js";
+import { fail } from "../../core/errors.js";
 import type { Layout } from "../../core/layout.js";
 import { stage, unstage } from "./operands.js";
 import type { WasmRuntime } from "./runtime.js";
 
 // Waking a thread costs tens of microseconds: only jobs this large are split.
 const MIN_MACS_PER_THREAD = 64 * 1024;
+// A single matrix is cut into strips of rows (or columns) and each strip packs all of the other
+// operand again, so strips are at least this long (measured on one thread, 1024^3: 8 strips of
+// 128 rows do 8% more work than one GEMM, 4 strips of 256 4%, 2 strips under 1%).
+const MIN_STRIP = 256;
+// More shares than threads let a thread that the machine delays hold up a job less.
+const MAX_SHARES_PER_THREAD = 4;
 
 /** A matrix operand in wasm memory: element (i, j) of matrix q at ptr + 4 * (q*batch + i*row + j*col). */
 export interface GemmOperand {
@@ -34,6 +41,11 @@ export interface GemmJob {
   relu?: boolean;
   /** C += A @ B instead of C = A @ B. */
   accumulate?: boolean;
+  /**
+   * Pack B into the kernel's panels once, when the job is prepared (its data must be in place
+   * then, one B for the whole batch), for a GEMM run many times with the same B.
+   */
+  prepackB?: boolean;
 }
 
 /**
@@ -41,33 +53,60 @@ export interface GemmJob {
  * pointer must have 8 floats of slack after its last element (the kernel reads whole tiles).
  */
 export function gemmOn(rt: WasmRuntime, job: GemmJob): void {
-  const { args, shares } = prepareGemm(rt, job);
-  rt.run("matmul", args, shares);
+  const { args, shares, perThread } = prepareGemm(rt, job);
+  rt.run("matmul", args, shares, perThread);
 }
 
 /** Field 0 of a prepared GEMM's argument block: A's address, which a caller may rewrite between runs. */
 export const GEMM_ARG_A_PTR = 0;
+// The argument block's size and the field holding pre-packed B (see kernels/gemm.ts `matmul`).
+const ARG_FIELDS = 25;
+const ARG_PACKED_B = 24;
+
+/** How a GEMM is split: by default over every thread that is up, shares per thread by its shape. */
+export interface GemmSplit {
+  /** Shares per thread (default: up to 4, fewer for a single matrix too short for 256-long strips). */
+  perThread?: number;
+  /** At most this many threads (default: all that are up, for a large enough job). */
+  maxThreads?: number;
+}
+
+/** A GEMM ready to run: `rt.run("matmul", args, shares, perThread)`. */
+export interface PreparedGemm {
+  args: number;
+  shares: number;
+  perThread: number;
+}
 
 /**
  * Writes the `matmul` kernel's argument block (and allocates its thread scratch) for `job`
  * without running it, so a caller can run the same GEMM repeatedly, e.g. once per time step with
  * only A's address changed, without allocating again.
  */
-export function prepareGemm(rt: WasmRuntime, job: GemmJob): { args: number; shares: number } {
+export function prepareGemm(rt: WasmRuntime, job: GemmJob, split: GemmSplit = {}): PreparedGemm {
   const { a, b, c, batch, m, n, k } = job;
-  const shares = rt.sharesFor(Math.floor((batch * m * n * Math.max(k, 1)) / MIN_MACS_PER_THREAD));
+  if (job.prepackB && batch > 1 && b.batch !== 0) fail("matmul", `a pre-packed B must be shared by the batch (batch ${batch}, B batch stride ${b.batch})`);
+  const threads = rt.sharesFor(Math.min(split.maxThreads ?? Infinity, Math.floor((batch * m * n * Math.max(k, 1)) / MIN_MACS_PER_THREAD)), 1);
+  const perThread = split.perThread ?? (batch > 1 ? MAX_SHARES_PER_THREAD : Math.max(1, Math.min(MAX_SHARES_PER_THREAD, Math.floor(Math.max(m, n) / (threads * MIN_STRIP)))));
+  const shares = threads === 1 ? 1 : threads * perThread;
   const scratch = rt.alloc(shares * rt.exported("gemmScratchBytes")());
-  const args = rt.alloc(24 * 4);
+  const args = rt.alloc(ARG_FIELDS * 4);
   const bias = job.bias;
   const flags = (job.relu ? 1 : 0) | (job.accumulate ? 2 : 0);
-  rt.i32(args, 24).set([
+  rt.i32(args, ARG_FIELDS).set([
     a.ptr, a.batch, a.row, a.col,
     b.ptr, b.batch, b.row, b.col, b.block ?? 0, b.blockStride ?? 0,
     c.ptr, c.batch, c.row, c.block ?? 0, c.blockStride ?? 0,
     batch, m, n, k, scratch,
     bias?.ptr ?? 0, bias === undefined ? 0 : bias.mode === "rows" ? 1 : 2, bias?.batch ?? 0, flags,
+    0,
   ]);
-  return { args, shares };
+  if (job.prepackB) {
+    const packed = rt.alloc(rt.exported("gemmPackedBBytes")(n, k));
+    rt.exported("gemmPackB")(args, packed);
+    rt.i32(args + 4 * ARG_PACKED_B, 1)[0] = packed;
+  }
+  return { args, shares, perThread };
 }
 
 /**

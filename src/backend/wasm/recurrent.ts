@@ -1,5 +1,5 @@
 import { gateCount, type RecurrenceForwardResult, type RecurrenceGrads, type RecurrenceOperands, type RecurrenceSaved, type RecurrenceSpec } from "../recurrence.js";
-import { GEMM_ARG_A_PTR, prepareGemm } from "./matmul.js";
+import { GEMM_ARG_A_PTR, type GemmOperand, type PreparedGemm, prepareGemm } from "./matmul.js";
 import { unstage } from "./operands.js";
 import type { WasmRuntime } from "./runtime.js";
 
@@ -7,13 +7,19 @@ import type { WasmRuntime } from "./runtime.js";
  * The fused recurrence on the wasm kernels (kernels/recurrent.ts). Each layer-direction's
  * operands are copied into wasm memory once and its results copied out once; in between, all
  * T steps run on data that stays there (state, gates, weights). Per step the one GEMM for all
- * gates runs on the threaded `matmul` kernel, and the gate math on this thread.
+ * gates runs on the threaded `matmul` kernel (its weight packed once per call), and the gate
+ * math split by batch rows across threads too when the step is large enough.
  */
 
 // Cell kind codes, shared with kernels/recurrent.ts.
 const KIND_CODES = { rnn_tanh: 0, rnn_relu: 1, gru: 2, lstm: 3 } as const;
 // The kernels read rows 4 lanes at a time, up to 12 bytes past a buffer's end.
 const SLACK_BYTES = 16;
+// A step's gate math is split across threads only from this many gate values per thread: the
+// hand-off to a worker (still spinning after the step's GEMM) costs a few microseconds.
+const MIN_GATE_VALUES_PER_THREAD = 4096;
+// Field 25 of both argument blocks: the step the threaded gate kernels run.
+const STEP_FIELD = 25;
 
 type StepKernel = (args: number, t: number) => void;
 
@@ -39,31 +45,49 @@ function ints(rt: WasmRuntime, data: Int32Array): number {
 }
 
 /**
- * One of a step's GEMMs, C [m, n] (+)= A [m, k] @ B [k, n], all row-major, on the threaded
- * matmul kernel. Its argument block and thread scratch are prepared once and reused every step
- * with only A's address changed, so the loop allocates nothing.
+ * One of a step's GEMMs, C [m, n] (+)= A [m, k] @ B [k, n] (A and C row-major; B a weight, any
+ * strides, e.g. a transposed view), on the threaded matmul kernel. B is packed once and the
+ * argument block and thread scratch prepared once, then reused every step with only A's
+ * address changed, so the loop neither packs B nor allocates.
  */
 class StepGemm {
-  private readonly args: number;
-  private readonly shares: number;
+  private readonly prepared: PreparedGemm;
 
-  constructor(private readonly rt: WasmRuntime, b: number, c: number, m: number, n: number, k: number, accumulate: boolean) {
-    ({ args: this.args, shares: this.shares } = prepareGemm(rt, { a: { ptr: 0, batch: 0, row: k, col: 1 }, b: { ptr: b, batch: 0, row: n, col: 1 }, c: { ptr: c, batch: 0, row: n, col: 1 }, batch: 1, m, n, k, accumulate }));
+  constructor(private readonly rt: WasmRuntime, b: GemmOperand, c: number, m: number, n: number, k: number, accumulate: boolean) {
+    this.prepared = prepareGemm(rt, { a: { ptr: 0, batch: 0, row: k, col: 1 }, b, c: { ptr: c, batch: 0, row: n, col: 1 }, batch: 1, m, n, k, accumulate, prepackB: true });
   }
 
   run(a: number): void {
-    this.rt.i32(this.args + 4 * GEMM_ARG_A_PTR, 1)[0] = a;
-    this.rt.run("matmul", this.args, this.shares);
+    const { args, shares, perThread } = this.prepared;
+    this.rt.i32(args + 4 * GEMM_ARG_A_PTR, 1)[0] = a;
+    this.rt.run("matmul", args, shares, perThread);
   }
 }
 
 function header(rt: WasmRuntime, spec: RecurrenceSpec, fields: number[]): number {
-  const args = rt.alloc(fields.length * 4);
+  const args = rt.alloc((STEP_FIELD + 1) * 4);
   rt.i32(args, fields.length).set(fields);
   rt.f32(args + 24, 1)[0] = spec.leak;
   return args;
 }
 
+/**
+ * A step's gate kernel: `serial(args, t)` on this thread, or its row-split threaded form
+ * `threaded` (reading t from the argument block) when the step has enough rows and values.
+ */
+function stepGates(rt: WasmRuntime, spec: RecurrenceSpec, args: number, serial: string, threaded: "recurrentForwardGates" | "recurrentBackwardGates"): { run: (t: number) => void; split: boolean } {
+  const values = spec.batch * gateCount(spec.kind) * spec.hidden;
+  const shares = Math.min(spec.batch, rt.sharesFor(Math.floor(values / MIN_GATE_VALUES_PER_THREAD)));
+  if (shares <= 1) {
+    const kernel = rt.exported(serial) as StepKernel;
+    return { run: (t) => kernel(args, t), split: false };
+  }
+  const run = (t: number): void => {
+    rt.i32(args + 4 * STEP_FIELD, 1)[0] = t;
+    rt.run(threaded, args, shares);
+  };
+  return { run, split: true };
+}
 
 export function recurrenceForwardOn(rt: WasmRuntime, spec: RecurrenceSpec, operands: RecurrenceOperands, save: boolean): RecurrenceForwardResult {
   const { kind, steps: T, batch: B, hidden: H, stateSize: P } = spec;
@@ -93,25 +117,23 @@ export function recurrenceForwardOn(rt: WasmRuntime, spec: RecurrenceSpec, opera
   const extra = uninitialized(rt, sizes.extra);
   const cPrev = uninitialized(rt, sizes.cPrev);
   const hRaw = uninitialized(rt, sizes.hRaw);
-  const wT = uninitialized(rt, P * GH);
-  const whrT = uninitialized(rt, projecting ? H * P : 0);
   const hw = uninitialized(rt, B * GH);
   const hProj = uninitialized(rt, projecting ? B * P : 0);
   const biasIh = floats(rt, GH, operands.biasIh);
-  const recurrent = new StepGemm(rt, wT, hw, B, GH, P, false);
-  const projection = projecting ? new StepGemm(rt, whrT, hProj, B, P, H, false) : null;
-  const args = header(rt, spec, [KIND_CODES[kind], T, B, H, P, save ? 1 : 0, 0, x, w, bias, h, c, whr, lengths, out, hPrev, act, extra, cPrev, hRaw, wT, whrT, hw, hProj, biasIh]);
+  // h W_hh^T and h_raw W_hr^T read the weights as transposed views (the kernels' W^T fields stay 0).
+  const recurrent = new StepGemm(rt, { ptr: w, batch: 0, row: 1, col: P }, hw, B, GH, P, false);
+  const projection = projecting ? new StepGemm(rt, { ptr: whr, batch: 0, row: 1, col: H }, hProj, B, P, H, false) : null;
+  const args = header(rt, spec, [KIND_CODES[kind], T, B, H, P, save ? 1 : 0, 0, x, w, bias, h, c, whr, lengths, out, hPrev, act, extra, cPrev, hRaw, 0, 0, hw, hProj, biasIh]);
 
   const saveState = rt.exported("recurrentForwardSave") as StepKernel;
-  const gates = rt.exported("recurrentForwardStep") as StepKernel;
+  const gates = stepGates(rt, spec, args, "recurrentForwardStep", "recurrentForwardGates").run;
   const projected = rt.exported("recurrentForwardProjected") as StepKernel;
-  rt.exported("recurrentForwardBegin")(args);
   for (let k = 0; k < T; k++) {
     const t = spec.reverse ? T - 1 - k : k;
     const slot = save ? t : 0;
     saveState(args, t);
     recurrent.run(hPrev + slot * B * P * 4);
-    gates(args, t);
+    gates(t);
     if (projection !== null) {
       projection.run(hRaw + slot * B * H * 4);
       projected(args, t);
@@ -157,18 +179,21 @@ export function recurrenceBackwardOn(rt: WasmRuntime, spec: RecurrenceSpec, weig
   const dBiasStep = uninitialized(rt, GH);
   const dBiasIhStep = uninitialized(rt, isGru ? GH : 0);
   // dh (the part bypassing W_hh, from the gate kernel) += dGatesH_t W_hh.
-  const recurrent = new StepGemm(rt, w, dh, B, P, GH, true);
-  const projection = projecting ? new StepGemm(rt, whr, dhRaw, B, H, P, false) : null;
+  const recurrent = new StepGemm(rt, { ptr: w, batch: 0, row: P, col: 1 }, dh, B, P, GH, true);
+  const projection = projecting ? new StepGemm(rt, { ptr: whr, batch: 0, row: H, col: 1 }, dhRaw, B, H, P, false) : null;
   const args = header(rt, spec, [KIND_CODES[kind], T, B, H, P, 0, 0, g, lengths, projecting ? 1 : 0, hPrev, act, extra, cPrev, dgx, dgh, dProj, dh, dc, dhStep, dhRaw, dBias, dBiasIh, dBiasStep, dBiasIhStep]);
 
   const input = rt.exported("recurrentBackwardInput") as StepKernel;
-  const gates = rt.exported("recurrentBackwardStep") as StepKernel;
+  const gates = stepGates(rt, spec, args, "recurrentBackwardStep", "recurrentBackwardGates");
+  // The serial kernel sums the step's bias gradients itself; after the split one, this thread does.
+  const biasSums = rt.exported("recurrentBackwardBias") as StepKernel;
   rt.exported("recurrentBackwardBegin")(args);
   for (let k = T - 1; k >= 0; k--) {
     const t = spec.reverse ? T - 1 - k : k;
     input(args, t);
     projection?.run(dhStep);
-    gates(args, t);
+    gates.run(t);
+    if (gates.split) biasSums(args, t);
     recurrent.run(dgh + t * B * GH * 4);
   }
   const dGatesX = unstage(rt, dgx, gatesLength);

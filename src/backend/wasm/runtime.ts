@@ -9,7 +9,7 @@ import { workerLoop } from "./worker-loop.js";
  */
 
 /** Names of the threaded kernels, indexed by the id that travels in the control block. */
-const KERNELS = ["matmul", "unfold", "fold", "convGradRows", "convForward", "convInputGrad", "binary", "unary", "reduce", "maxPool", "maxPoolBackward", "avgPool", "avgPoolBackward", "adamUpdate", "sgdMomentumUpdate"] as const;
+const KERNELS = ["matmul", "unfold", "fold", "convGradRows", "convForward", "convBackward", "convSumPartials", "binary", "unary", "reduce", "maxPool", "maxPoolBackward", "avgPool", "avgPoolBackward", "adamUpdate", "sgdMomentumUpdate", "crossEntropyForward", "crossEntropyBackward", "attentionSoftmax", "attentionSoftmaxBackward", "stridedCopy", "recurrentForwardGates", "recurrentBackwardGates", "layerNormForward", "layerNormBackward"] as const;
 export type KernelName = (typeof KERNELS)[number];
 
 const PAGE = 65536;
@@ -152,16 +152,20 @@ export class WasmRuntime {
   /**
    * Shares of a job run on up to `maxThreads` threads: the caller passes the share count to
    * `run`, which calls kernel(args, share, shares) once per share and returns when all are done.
-   * Kernels needing per-thread scratch index it by share.
+   * Kernels needing per-thread scratch index it by share. `perThread` shares per thread (pass
+   * the same to `run`): fewer for jobs whose shares each repeat some work (a GEMM's packing).
    */
-  sharesFor(maxThreads: number): number {
+  sharesFor(maxThreads: number, perThread = SHARES_PER_THREAD): number {
     this.refreshReady();
     const threads = Math.min(maxThreads, 1 + this.readyWorkers.length);
-    return threads <= 1 ? 1 : threads * SHARES_PER_THREAD;
+    return threads <= 1 ? 1 : threads * perThread;
   }
 
-  /** Runs `kernel(args, share, shares)` for every share in [0, shares) and returns when all are done. */
-  run(kernel: KernelName, args: number, shares: number): void {
+  /**
+   * Runs `kernel(args, share, shares)` for every share in [0, shares) on shares / perThread
+   * threads (rounded up) and returns when all are done.
+   */
+  run(kernel: KernelName, args: number, shares: number, perThread = SHARES_PER_THREAD): void {
     const id = KERNELS.indexOf(kernel);
     const fn = this.kernels[id];
     const ctrl = this.ctrl;
@@ -169,7 +173,7 @@ export class WasmRuntime {
       for (let share = 0; share < shares; share++) fn(args, share, shares);
       return;
     }
-    const helpers = this.readyWorkers.slice(0, Math.ceil(shares / SHARES_PER_THREAD) - 1);
+    const helpers = this.readyWorkers.slice(0, Math.ceil(shares / perThread) - 1);
     const job = (Atomics.add(ctrl, C.job, 1) + 1) & 0xfffff;
     Atomics.store(ctrl, C.kernel, id);
     Atomics.store(ctrl, C.args, args);

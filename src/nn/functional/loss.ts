@@ -1,4 +1,6 @@
 import { isGradEnabled, noGrad } from "../../autograd/grad-mode.js";
+import type { ClassCrossEntropy } from "../../backend/backend.js";
+import { backend } from "../../backend/registry.js";
 import { fail, fmtShape } from "../../core/errors.js";
 import { Layout } from "../../core/layout.js";
 import { broadcastShapes, sameShape } from "../../core/shape.js";
@@ -266,76 +268,38 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
 }
 
 /**
- * Cross entropy of class-index targets as one op: per position, the log-sum-exp of the logits,
- * then -(1 - s) w[y] (x[y] - lse) - (s / C) sum_c w[c] (x[c] - lse); the mean divides by the
- * summed weights of the targets that are not ignored. The gradient is the closed form
+ * Cross entropy of class-index targets as one op on the backend's kernels (src/backend/js/loss.ts
+ * is the reference): per position, the log-sum-exp of the logits, then
+ * -(1 - s) w[y] (x[y] - lse) - (s / C) sum_c w[c] (x[c] - lse); the mean divides by the summed
+ * weights of the targets that are not ignored. The gradient is the closed form
  * g ((1 - s) w[y] (softmax - onehot(y)) + (s / C) (sum(w) softmax - w)). Fused because it is
- * the loss of almost every classifier: a few passes over the logits instead of a dozen ops.
+ * the loss of almost every classifier: two passes over the logits instead of a dozen ops.
  */
 function fusedClassCrossEntropy(x: Tensor, target: Tensor, weight: Tensor | null, ignoreIndex: number, smoothing: number, classDim: number, reduction: Reduction): Tensor {
   const { classes, outer, inner } = classLayout(x, classDim);
-  const positions = outer * inner;
-  const logits = contiguousValues(x);
   const labels = target.data() as Int32Array;
   const classWeight = weight === null ? null : (weight.data() as Float32Array);
-  const weightSum = classWeight === null ? classes : classWeight.reduce((a, b) => a + b, 0);
-  // exp(x - max) per element, kept for the backward pass (softmax = that / sumExp): one exp per logit in all.
-  const shifted = new Float32Array(x.numel());
-  const inverseSum = new Float64Array(positions);
-  const losses = new Float32Array(positions);
+  const problem: ClassCrossEntropy = { logits: contiguousValues(x), labels, classWeight, outer, classes, inner, ignoreIndex, smoothing };
+  const { losses, rowStats } = backend().crossEntropyForward(problem);
   let totalWeight = 0;
   let totalLoss = 0;
-  for (let o = 0; o < outer; o++) {
-    for (let k = 0; k < inner; k++) {
-      const pos = o * inner + k;
-      const label = labels[pos];
-      if (label === ignoreIndex) continue;
-      const base = o * classes * inner + k;
-      let max = -Infinity;
-      for (let c = 0; c < classes; c++) max = Math.max(max, logits[base + c * inner]);
-      const shift = max === -Infinity || max === Infinity ? 0 : max;
-      let sumExp = 0;
-      for (let c = 0; c < classes; c++) {
-        const e = Math.exp(logits[base + c * inner] - shift);
-        shifted[base + c * inner] = e;
-        sumExp += e;
-      }
-      const logSumExp = shift + Math.log(sumExp);
-      inverseSum[pos] = 1 / sumExp;
-      const w = classWeight === null ? 1 : classWeight[label];
-      totalWeight += w;
-      let loss = -w * (logits[base + label * inner] - logSumExp);
-      if (smoothing > 0) {
-        let uniform = 0;
-        for (let c = 0; c < classes; c++) uniform -= (classWeight === null ? 1 : classWeight[c]) * (logits[base + c * inner] - logSumExp);
-        loss = (1 - smoothing) * loss + (smoothing / classes) * uniform;
-      }
-      losses[pos] = loss;
-      totalLoss += loss;
-    }
+  for (let pos = 0; pos < labels.length; pos++) {
+    const label = labels[pos];
+    if (label === ignoreIndex) continue;
+    totalWeight += classWeight === null ? 1 : classWeight[label];
+    totalLoss += losses[pos];
   }
-  const out = reducedLoss(losses, target, reduction, totalLoss, totalWeight);
+  const out = reducedLoss(Float32Array.from(losses), target, reduction, totalLoss, totalWeight);
   return record("crossEntropy", out, [x], (gradOutput) => {
     const upstream = gradOutput.data() as Float32Array;
     const scale = reduction === "mean" ? 1 / totalWeight : 1;
-    const grad = new Float32Array(x.numel());
-    for (let o = 0; o < outer; o++) {
-      for (let k = 0; k < inner; k++) {
-        const pos = o * inner + k;
-        const label = labels[pos];
-        if (label === ignoreIndex) continue;
-        const g = (reduction === "none" ? upstream[pos] : upstream[0]) * scale;
-        const base = o * classes * inner + k;
-        const nllScale = (1 - smoothing) * (classWeight === null ? 1 : classWeight[label]);
-        const uniformScale = smoothing / classes;
-        for (let c = 0; c < classes; c++) {
-          const p = shifted[base + c * inner] * inverseSum[pos];
-          let d = nllScale * (p - (c === label ? 1 : 0));
-          if (smoothing > 0) d += uniformScale * (weightSum * p - (classWeight === null ? 1 : classWeight[c]));
-          grad[base + c * inner] = g * d;
-        }
-      }
+    const rowGrad = new Float64Array(labels.length);
+    for (let pos = 0; pos < labels.length; pos++) {
+      if (labels[pos] !== ignoreIndex) rowGrad[pos] = (reduction === "none" ? upstream[pos] : upstream[0]) * scale;
     }
+    // The softmax is recomputed from the logits (x's storage, which in-place ops may not modify
+    // while x requires grad) rather than kept from the forward pass: one array fewer alive.
+    const grad = backend().crossEntropyBackward(problem, rowStats, rowGrad);
     return [new Tensor(grad, Layout.contiguous(x.shape), "float32")];
   });
 }

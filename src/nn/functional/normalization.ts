@@ -1,13 +1,16 @@
 // Normalization layers' functional twins: batch, layer, group, instance and local response
 // normalization, plus the lectures' local contrast normalization. All are compositions of
-// tensor ops (their gradients come from the tape) except layer normalization, which has its
-// own closed-form gradient; running statistics are updated in place without recording.
+// tensor ops (their gradients come from the tape) except layer normalization, one node on the
+// backend's fused kernels; running statistics are updated in place without recording.
 import { noGrad } from "../../autograd/grad-mode.js";
+import type { LayerNormProblem } from "../../backend/backend.js";
+import { backend } from "../../backend/registry.js";
 import { fail, fmtShape } from "../../core/errors.js";
+import { Layout } from "../../core/layout.js";
 import { cat } from "../../ops/shape.js";
 import { record, sumToShape } from "../../ops/util.js";
 import { zeros } from "../../tensor/creation.js";
-import type { Tensor } from "../../tensor/tensor.js";
+import { Tensor } from "../../tensor/tensor.js";
 
 export interface BatchNormOptions {
   weight?: Tensor | null;
@@ -132,34 +135,36 @@ export function layerNorm(input: Tensor, normalizedShape: number | number[], opt
   for (const [name, v] of [["weight", options.weight], ["bias", options.bias]] as const) {
     if (v && (v.ndim !== shape.length || v.shape.some((d, i) => d !== shape[i]))) fail(op, `expected ${name} of shape ${fmtShape(shape)}, got ${fmtShape(v.shape)}`);
   }
-  const dims = shape.map((_, i) => input.ndim - shape.length + i);
   const { weight, bias } = options;
-  // One node on the tape with the closed-form gradient, instead of differentiating the ten or
-  // so ops of the forward pass one by one.
-  const [out, normalized, rstd] = noGrad(() => {
-    const centered = input.sub(input.mean(dims, { keepdim: true }));
-    const rstd = centered.square().mean(dims, { keepdim: true }).add(options.eps ?? 1e-5).rsqrt();
-    const normalized = centered.mul(rstd);
-    let out = weight ? normalized.mul(weight) : normalized;
-    if (bias) out = out.add(bias);
-    return [out, normalized, rstd];
-  });
+  const eps = options.eps ?? 1e-5;
   const inputs = [input, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
-  return record(op, out, inputs, (g) => {
-    // With y = normalized * weight + bias and gy = g * weight:
-    // dx = rstd * (gy - mean(gy) - normalized * mean(gy * normalized)) over the normalized dims.
-    const gNormalized = weight ? g.mul(weight) : g;
-    const gx = input.requiresGrad
-      ? gNormalized
-          .sub(gNormalized.mean(dims, { keepdim: true }))
-          .sub(normalized.mul(gNormalized.mul(normalized).mean(dims, { keepdim: true })))
-          .mul(rstd)
-      : null;
-    const grads: (Tensor | null)[] = [gx];
-    if (weight) grads.push(weight.requiresGrad ? sumToShape(g.mul(normalized), weight.shape) : null);
-    if (bias) grads.push(bias.requiresGrad ? sumToShape(g, bias.shape) : null);
-    return grads;
+  for (const t of inputs) if (t.dtype !== "float32") fail(op, `expected float32 input, weight and bias, got ${t.dtype} (shape ${fmtShape(t.shape)})`);
+  // One node on the tape, on the backend's fused kernels: rows of the normalized size, with the
+  // closed-form gradient instead of differentiating the ten or so ops of the forward pass.
+  const size = shape.reduce((a, b) => a * b, 1);
+  const problem: LayerNormProblem = {
+    x: denseFloats(input),
+    rows: size === 0 ? 0 : input.numel() / size,
+    size,
+    eps,
+    weight: weight ? denseFloats(weight) : null,
+    bias: bias ? denseFloats(bias) : null,
+  };
+  const { output, stats } = backend().layerNorm(problem);
+  return record(op, new Tensor(output, Layout.contiguous(input.shape), "float32"), inputs, (g) => {
+    const want = { input: input.requiresGrad, weight: weight?.requiresGrad ?? false, bias: bias?.requiresGrad ?? false };
+    const grads = backend().layerNormBackward(problem, stats, denseFloats(g), want);
+    const asTensor = (values: Float32Array | null, like: Tensor) => (values === null ? null : new Tensor(values, Layout.contiguous(like.shape), "float32"));
+    return [asTensor(grads.input, input), ...(weight ? [asTensor(grads.weight, weight)] : []), ...(bias ? [asTensor(grads.bias, bias)] : [])];
   });
+}
+
+/** A float32 tensor's values in row-major order (its own storage when it is already dense). */
+function denseFloats(t: Tensor): Float32Array {
+  const dense = t.layout.isContiguous() ? t : t.contiguous();
+  const { offset, size } = dense.layout;
+  const storage = dense.storage as Float32Array;
+  return offset === 0 && storage.length === size ? storage : storage.subarray(offset, offset + size);
 }
 
 export interface GroupNormOptions {

@@ -7,7 +7,7 @@ import { fail, fmtShape } from "../../core/errors.js";
 import { empty } from "../../tensor/creation.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { softmax } from "../functional/activation.js";
-import { multiHeadAttention, type MultiHeadAttentionOptions } from "../functional/attention.js";
+import { multiHeadAttention, multiHeadAttentionBatchFirst, type MultiHeadAttentionOptions } from "../functional/attention.js";
 import * as init from "../init.js";
 import { Module } from "../module.js";
 import { Parameter } from "../parameter.js";
@@ -108,12 +108,9 @@ export class MultiheadAttention extends Module {
       if (t.ndim !== 2 && t.ndim !== 3) fail(op, `expected a 2-D or 3-D ${name}, got shape ${fmtShape(t.shape)}`);
       if (t.shape[t.ndim - 1] !== size) fail(op, `${name} of shape ${fmtShape(t.shape)} should have last dim ${size}`);
     }
-    const toSeqFirst = (t: Tensor): Tensor => (this.batchFirst && t.ndim === 3 ? t.transpose(0, 1) : t);
-    // Keep q === k === v identity (self-attention takes the one-matmul projection).
-    const q = toSeqFirst(query);
-    const k = key === query ? q : toSeqFirst(key);
-    const v = value === key ? k : toSeqFirst(value);
-    const [output, weights] = multiHeadAttention(q, k, v, this.numHeads, this.in_proj_weight ?? null, this.in_proj_bias, this.out_proj.weight, this.out_proj.bias, {
+    // batchFirst inputs stay [N, L, E] (the functional form transposes only where it must).
+    const attention = this.batchFirst ? multiHeadAttentionBatchFirst : multiHeadAttention;
+    return attention(query, key, value, this.numHeads, this.in_proj_weight ?? null, this.in_proj_bias, this.out_proj.weight, this.out_proj.bias, {
       ...options,
       dropoutP: this.dropout,
       training: this.training,
@@ -124,7 +121,6 @@ export class MultiheadAttention extends Module {
       biasV: this.bias_v,
       addZeroAttn: this.addZeroAttn,
     });
-    return [this.batchFirst && query.ndim === 3 ? output.transpose(0, 1) : output, weights];
   }
 }
 

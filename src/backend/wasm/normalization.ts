@@ -1,0 +1,62 @@
+import type { LayerNormGrads, LayerNormProblem, LayerNormStats } from "../backend.js";
+import { unstage } from "./operands.js";
+import type { WasmRuntime } from "./runtime.js";
+
+// Layer normalization on kernels/normalization.ts: rows split across threads; the backward
+// pass's weight and bias gradients are summed per share, then across shares by convSumPartials.
+const MIN_ELEMENTS_PER_THREAD = 32 * 1024;
+
+function sharesFor(rt: WasmRuntime, p: LayerNormProblem): number {
+  return Math.max(1, Math.min(p.rows, rt.sharesFor(Math.floor((p.rows * p.size) / MIN_ELEMENTS_PER_THREAD))));
+}
+
+function stageFloats(rt: WasmRuntime, values: Float32Array | null): number {
+  if (values === null) return 0;
+  const ptr = rt.alloc(values.length * 4);
+  rt.f32(ptr, values.length).set(values);
+  return ptr;
+}
+
+export function layerNormOn(rt: WasmRuntime, p: LayerNormProblem): { output: Float32Array; stats: LayerNormStats } {
+  rt.reset();
+  const x = stageFloats(rt, p.x);
+  const weight = stageFloats(rt, p.weight);
+  const bias = stageFloats(rt, p.bias);
+  const out = rt.alloc(p.rows * p.size * 4);
+  const mean = rt.alloc(p.rows * 4);
+  const rstd = rt.alloc(p.rows * 4);
+  const args = rt.alloc(9 * 4);
+  rt.i32(args, 8).set([x, out, mean, rstd, weight, bias, p.rows, p.size]);
+  rt.f32(args + 32, 1)[0] = p.eps;
+  rt.run("layerNormForward", args, sharesFor(rt, p));
+  return { output: unstage(rt, out, p.rows * p.size), stats: { mean: unstage(rt, mean, p.rows), rstd: unstage(rt, rstd, p.rows) } };
+}
+
+export function layerNormBackwardOn(rt: WasmRuntime, p: LayerNormProblem, stats: LayerNormStats, grad: Float32Array, want: { input: boolean; weight: boolean; bias: boolean }): LayerNormGrads {
+  rt.reset();
+  const size = p.rows * p.size;
+  const g = stageFloats(rt, grad);
+  const x = stageFloats(rt, p.x);
+  const mean = stageFloats(rt, stats.mean);
+  const rstd = stageFloats(rt, stats.rstd);
+  const weight = stageFloats(rt, p.weight);
+  const shares = sharesFor(rt, p);
+  const dx = want.input ? rt.alloc(size * 4) : 0;
+  const weightPartials = want.weight ? rt.alloc(shares * p.size * 4) : 0;
+  const biasPartials = want.bias ? rt.alloc(shares * p.size * 4) : 0;
+  const args = rt.alloc(10 * 4);
+  rt.i32(args, 10).set([g, x, mean, rstd, weight, dx, weightPartials, biasPartials, p.rows, p.size]);
+  rt.run("layerNormBackward", args, shares);
+  const sumPartials = (partials: number): Float32Array => {
+    const out = rt.alloc(p.size * 4);
+    const sumArgs = rt.alloc(4 * 4);
+    rt.i32(sumArgs, 4).set([partials, shares, p.size, out]);
+    rt.run("convSumPartials", sumArgs, 1);
+    return unstage(rt, out, p.size);
+  };
+  return {
+    input: want.input ? unstage(rt, dx, size) : null,
+    weight: want.weight ? sumPartials(weightPartials) : null,
+    bias: want.bias ? sumPartials(biasPartials) : null,
+  };
+}

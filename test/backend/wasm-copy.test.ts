@@ -1,0 +1,42 @@
+// The wasm backend's strided copy (contiguous() of permuted, transposed, sliced, flipped and
+// expanded float32 views) gives exactly the JS backend's elements, on random odd shapes of 1 to
+// 6 dims (past four coalesced dims it falls back to the JS loop).
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import * as flint from "../../src/index.js";
+import "../../src/backend/wasm/index.js";
+import { pick, rng } from "../helpers.js";
+
+type Tensor = flint.Tensor;
+
+function randomView(r: () => number, ndim: number): Tensor {
+  const shape = Array.from({ length: ndim }, () => 1 + Math.floor(r() * (ndim > 3 ? 9 : 60)));
+  let x = flint.arange(0, shape.reduce((a, b) => a * b, 1)).float().reshape(shape);
+  const order = shape.map((_, i) => i).sort(() => r() - 0.5);
+  x = x.permute(order);
+  const d = Math.floor(r() * ndim);
+  if (x.shape[d] > 2 && r() < 0.5) x = x.narrow(d, 1, x.shape[d] - 2);
+  if (r() < 0.3) x = x.flip([Math.floor(r() * ndim)]);
+  if (r() < 0.3) x = x.unsqueeze(0).expand([3, ...x.shape]);
+  return x;
+}
+
+test("wasm strided copy matches the JS copy on random views", () => {
+  const r = rng(23);
+  let strided = 0;
+  for (let trial = 0; trial < 100; trial++) {
+    const x = randomView(r, pick(r, [1, 2, 3, 4, 5, 6]));
+    if (!x.isContiguous() && x.numel() >= 4096) strided++;
+    flint.setBackend("js");
+    const want = Array.from(x.contiguous().data() as Float32Array);
+    flint.setBackend("wasm");
+    try {
+      const got = x.contiguous();
+      assert.ok(got.isContiguous());
+      assert.deepEqual(Array.from(got.data() as Float32Array), want, `trial ${trial}: shape [${x.shape}] strides [${x.layout.strides}]`);
+    } finally {
+      flint.setBackend("js");
+    }
+  }
+  assert.ok(strided >= 10, `only ${strided} views were large and strided enough for the wasm kernel`);
+});
