@@ -52,6 +52,13 @@ function packA(a: usize, rs: i32, cs: i32, mc: i32, kc: i32, dst: usize): void {
           dst += 64;
           off += 16;
         }
+      } else if (rs == 1) {
+        // A transposed (its 4 rows adjacent in memory for each p): one vector per p.
+        for (; p < kc; p++) {
+          v128.store(dst, v128.load(r0 + off));
+          dst += 16;
+          off += step;
+        }
       }
       for (; p < kc; p++) {
         store<f32>(dst, load<f32>(r0 + off));
