@@ -19,6 +19,12 @@ const MAX_WORKERS = 64;
 const C = { kernel: 2, args: 3, shares: 4, job: 5, next: 6, done: 7, error: 8, ready: 16, go: 144, sleeping: 208 } as const;
 /** Shares per thread: finer shares let a busy machine's late worker cost less. */
 const SHARES_PER_THREAD = 4;
+/**
+ * Checks of the done counter before the caller sleeps on it (~0.1 ms): waking from Atomics.wait
+ * costs tens of microseconds, and a step of small kernels waits hundreds of times (measured: LeNet
+ * step ~5% faster, char-LSTM step 2-13%, two threads).
+ */
+const DONE_SPINS = 50000;
 
 type KernelFn = (args: number, tid: number, nthreads: number) => void;
 
@@ -196,7 +202,10 @@ export class WasmRuntime {
       }
     } finally {
       // Wait for the shares the workers hold, even if one of ours failed: the arena is reused next.
+      // Spin first: the last share usually ends within microseconds, sooner than a futex wake-up.
+      let spins = DONE_SPINS;
       for (let done = Atomics.load(ctrl, C.done); done < shares; done = Atomics.load(ctrl, C.done)) {
+        if (spins-- > 0) continue;
         if (this.canBlock) Atomics.wait(ctrl, C.done, done, 50);
       }
     }
