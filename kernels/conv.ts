@@ -1,5 +1,6 @@
 // The fused convolution: forward pass, backward pass, and their helpers.
 import { gemmBlocked, gemmScratchBytes } from "./gemm";
+import { addInto } from "./reduce";
 import { foldPlane, unfoldPlane } from "./window";
 
 /**
@@ -80,7 +81,7 @@ export function convGradRows(args: usize, tid: i32, nthreads: i32): void {
  * Convolution backward, one thread's share, in tasks of `chunk` samples. For its samples, a task
  * (1) when weight partials are wanted, writes their im2col columns [K, chunk*L] into the thread's
  * own buffer and adds gradRows[:, its columns] @ columns^T [O/g, K/g] per group into the share's
- * weight-gradient partial (the caller sums the partials), and (2) when the input gradient is
+ * weight-gradient partial (the caller sums the partials with reduce.ts's sumPartials), and (2) when the input gradient is
  * wanted, multiplies each group's transposed weight [K/g, O/g] by the same gradient rows into that
  * buffer and col2im sums it into the samples' planes of the input gradient [N, C, H, W]. Both steps
  * read the task's gradient rows while they are in cache, and no batch-sized buffer is needed.
@@ -136,25 +137,4 @@ export function convBackward(args: usize, tid: i32, nthreads: i32): void {
       for (let q = n0 * channels; q < (n0 + samples) * channels; q++) foldPlane(foldArgs, q, cols, length, n0);
     }
   }
-}
-
-/** dst[i] += src[i] for i < count. */
-function addInto(dst: usize, src: usize, count: usize): void {
-  let i: usize = 0;
-  for (; i + 4 <= count; i += 4) v128.store(dst + i * 4, f32x4.add(v128.load(dst + i * 4), v128.load(src + i * 4)));
-  for (; i < count; i++) store<f32>(dst + i * 4, load<f32>(dst + i * 4) + load<f32>(src + i * 4));
-}
-
-/**
- * Sums `parts` weight-gradient partials of `size` floats each (convBackward's) into `out`,
- * one range of elements per share. args: [partials, parts, size, out].
- */
-export function convSumPartials(args: usize, tid: i32, nthreads: i32): void {
-  const partials = <usize>load<u32>(args), parts = load<i32>(args, 4), size = load<i32>(args, 8);
-  const out = <usize>load<u32>(args, 12);
-  const per = ((size + 3) / 4 + nthreads - 1) / nthreads * 4;
-  const i0 = min(size, tid * per), i1 = min(size, i0 + per);
-  if (i1 <= i0) return;
-  memory.copy(out + <usize>i0 * 4, partials + <usize>i0 * 4, <usize>(i1 - i0) * 4);
-  for (let p = 1; p < parts; p++) addInto(out + <usize>i0 * 4, partials + (<usize>p * <usize>size + <usize>i0) * 4, <usize>(i1 - i0));
 }

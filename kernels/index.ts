@@ -3,9 +3,9 @@
 // job (the threads claim shares until none is left; see src/backend/wasm/worker-loop.ts).
 export { matmul, gemmScratchBytes, gemmPackB, gemmPackedBBytes } from "./gemm";
 export { unfold, fold } from "./window";
-export { convGradRows, convForward, convBackward, convSumPartials } from "./conv";
+export { convGradRows, convForward, convBackward } from "./conv";
 export { binary, unary } from "./elementwise";
-export { reduce } from "./reduce";
+export { reduce, sumPartials } from "./reduce";
 export { maxPool, maxPoolBackward, avgPool, avgPoolBackward } from "./pool";
 export { recurrentForwardSave, recurrentForwardStep, recurrentForwardGates, recurrentForwardProjected, recurrentForwardEnd } from "./recurrent";
 export { recurrentBackwardBegin, recurrentBackwardInput, recurrentBackwardStep, recurrentBackwardGates, recurrentBackwardBias } from "./recurrent";

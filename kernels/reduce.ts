@@ -132,3 +132,25 @@ function reduceRows(op: i32, base: usize, out: usize, count: i32, n0: i32, n1: i
   }
   return at;
 }
+
+/** dst[i] += src[i] for i < count. */
+export function addInto(dst: usize, src: usize, count: usize): void {
+  let i: usize = 0;
+  for (; i + 4 <= count; i += 4) v128.store(dst + i * 4, f32x4.add(v128.load(dst + i * 4), v128.load(src + i * 4)));
+  for (; i < count; i++) store<f32>(dst + i * 4, load<f32>(dst + i * 4) + load<f32>(src + i * 4));
+}
+
+/**
+ * Sums `parts` per-thread partial results of `size` floats each, stored one after another (the
+ * weight gradients of conv.ts's convBackward, layer norm's weight and bias gradients), into
+ * `out`, one range of elements per share. args: [partials, parts, size, out].
+ */
+export function sumPartials(args: usize, tid: i32, nthreads: i32): void {
+  const partials = <usize>load<u32>(args), parts = load<i32>(args, 4), size = load<i32>(args, 8);
+  const out = <usize>load<u32>(args, 12);
+  const per = ((size + 3) / 4 + nthreads - 1) / nthreads * 4;
+  const i0 = min(size, tid * per), i1 = min(size, i0 + per);
+  if (i1 <= i0) return;
+  memory.copy(out + <usize>i0 * 4, partials + <usize>i0 * 4, <usize>(i1 - i0) * 4);
+  for (let p = 1; p < parts; p++) addInto(out + <usize>i0 * 4, partials + (<usize>p * <usize>size + <usize>i0) * 4, <usize>(i1 - i0));
+}

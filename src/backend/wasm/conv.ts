@@ -41,7 +41,7 @@ function stageWeight(rt: WasmRuntime, w: Storage, wl: Layout): number {
 }
 
 /**
- * Tasks of a few samples each (convForward, convInputGrad): samples per task, shares, and each
+ * Tasks of a few samples each (convForward, convBackward): samples per task, shares, and each
  * share's column buffer and GEMM scratch.
  */
 function sampleTasks(rt: WasmRuntime, g: ConvGeometry) {
@@ -121,7 +121,7 @@ export function conv2dBackwardOn(rt: WasmRuntime, grad: Storage, gl: Layout, x: 
     const weightGrad = rt.alloc(weightSize * 4);
     const sumArgs = rt.alloc(4 * 4);
     rt.i32(sumArgs, 4).set([partials, shares, weightSize, weightGrad]);
-    rt.run("convSumPartials", sumArgs, rt.sharesFor(Math.floor((shares * weightSize) / MIN_GRAD_ELEMENTS_PER_THREAD)));
+    rt.run("sumPartials", sumArgs, rt.sharesFor(Math.floor((shares * weightSize) / MIN_GRAD_ELEMENTS_PER_THREAD)));
     result.weight = unstage(rt, weightGrad, weightSize);
   }
   if (want.input) result.input = unstage(rt, inputGrad, inputSize);

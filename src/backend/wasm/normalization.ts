@@ -3,7 +3,7 @@ import { unstage } from "./operands.js";
 import type { WasmRuntime } from "./runtime.js";
 
 // Layer normalization on kernels/normalization.ts: rows split across threads; the backward
-// pass's weight and bias gradients are summed per share, then across shares by convSumPartials.
+// pass's weight and bias gradients are summed per share, then across shares by sumPartials.
 const MIN_ELEMENTS_PER_THREAD = 32 * 1024;
 
 function sharesFor(rt: WasmRuntime, p: LayerNormProblem): number {
@@ -51,7 +51,7 @@ export function layerNormBackwardOn(rt: WasmRuntime, p: LayerNormProblem, stats:
     const out = rt.alloc(p.size * 4);
     const sumArgs = rt.alloc(4 * 4);
     rt.i32(sumArgs, 4).set([partials, shares, p.size, out]);
-    rt.run("convSumPartials", sumArgs, 1);
+    rt.run("sumPartials", sumArgs, 1);
     return unstage(rt, out, p.size);
   };
   return {
