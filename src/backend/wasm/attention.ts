@@ -2,7 +2,7 @@ import type { Storage } from "../../core/dtype.js";
 import { Layout } from "../../core/layout.js";
 import type { AttentionGradTarget, AttentionInput, AttentionSpec } from "../backend.js";
 import { gemmOn, type GemmOperand } from "./matmul.js";
-import { copyOut, stage } from "./operands.js";
+import { copyOut, stage, storageSpan } from "./operands.js";
 import type { WasmRuntime } from "./runtime.js";
 
 // Waking a thread costs tens of microseconds: row passes and copies split only when this large.
@@ -30,17 +30,10 @@ function stageAll(rt: WasmRuntime, inputs: readonly AttentionInput[]): Placed[] 
     let hi = -Infinity;
     let size = 0;
     for (const j of group) {
-      const l = inputs[j].layout;
-      let a = l.offset;
-      let b = l.offset;
-      for (let d = 0; d < l.ndim; d++) {
-        const reach = (l.shape[d] - 1) * l.strides[d];
-        if (reach < 0) a += reach;
-        else b += reach;
-      }
-      lo = Math.min(lo, a);
-      hi = Math.max(hi, b);
-      size += l.size;
+      const span = storageSpan(inputs[j].layout);
+      lo = Math.min(lo, span.lo);
+      hi = Math.max(hi, span.hi);
+      size += inputs[j].layout.size;
     }
     const x = input.storage;
     if (group.length > 1 && x instanceof Float32Array && hi - lo + 1 <= 2 * size + 1024) {

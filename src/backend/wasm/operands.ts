@@ -9,12 +9,8 @@ export interface Staged {
   strides: readonly number[];
 }
 
-/**
- * Copies the storage span a layout touches into the arena, keeping its strides, so transposed,
- * sliced, flipped and broadcast views cost one memcpy of their span and the kernel walks the
- * strides. A view that touches only a small part of a large span is compacted first instead.
- */
-export function stage(rt: WasmRuntime, x: Storage, xl: Layout): Staged {
+/** The lowest and highest storage index a (non-empty) layout touches. */
+export function storageSpan(xl: Layout): { lo: number; hi: number } {
   let lo = xl.offset;
   let hi = xl.offset;
   for (let d = 0; d < xl.ndim; d++) {
@@ -22,6 +18,16 @@ export function stage(rt: WasmRuntime, x: Storage, xl: Layout): Staged {
     if (reach < 0) lo += reach;
     else hi += reach;
   }
+  return { lo, hi };
+}
+
+/**
+ * Copies the storage span a layout touches into the arena, keeping its strides, so transposed,
+ * sliced, flipped and broadcast views cost one memcpy of their span and the kernel walks the
+ * strides. A view that touches only a small part of a large span is compacted first instead.
+ */
+export function stage(rt: WasmRuntime, x: Storage, xl: Layout): Staged {
+  const { lo, hi } = storageSpan(xl);
   const span = xl.size === 0 ? 0 : hi - lo + 1;
   if (span > 2 * xl.size + 1024 || !(x instanceof Float32Array)) {
     const dense = jsBackend.copy(x, xl, "float32") as Float32Array;
