@@ -239,7 +239,11 @@ export interface Backend {
   /** One layer-direction of an RNN / GRU / LSTM over all its time steps (./recurrence.ts); `save` keeps every step for backward. */
   recurrenceForward(spec: RecurrenceSpec, operands: RecurrenceOperands, save: boolean): RecurrenceForwardResult;
   /** Back-propagation through time from recurrenceForward's saved tensors and d(output). */
-  recurrenceBackward(spec: RecurrenceSpec, weightHh: Float32Array, weightHr: Float32Array | null, saved: RecurrenceSaved, gradOutput: Float32Array): RecurrenceGrads;
+  /**
+   * The recurrence's backward pass; with `weightGrads`, also d W_hh (and d W_hr), each one GEMM
+   * over all steps, computed where the step gradients already are.
+   */
+  recurrenceBackward(spec: RecurrenceSpec, weightHh: Float32Array, weightHr: Float32Array | null, saved: RecurrenceSaved, gradOutput: Float32Array, weightGrads: boolean): RecurrenceGrads;
   /**
    * Fused attention forward. The output lands in fresh storage of `outLayout.size` floats through
    * `outLayout` ([B1, B2, L, Ev], a permutation of a dense layout: the caller picks the memory

@@ -80,6 +80,10 @@ export interface RecurrenceGrads {
   dh0: Float32Array;
   /** [B, H] (LSTM, else empty). */
   dc0: Float32Array;
+  /** d W_hh = dGatesH^T @ hPrev summed over all steps, [G*H, P], when weight gradients were asked for. */
+  dWeightHh: Float32Array | null;
+  /** d W_hr = dProj^T @ hRaw, [P, H], when asked for and projecting. */
+  dWeightHr: Float32Array | null;
 }
 
 export function gateCount(kind: RecurrentCellKind): number {

@@ -110,9 +110,21 @@ test("wasm recurrence backward matches the JS reference", () => {
     for (const c of cases()) {
       const label = `${rtLabel}, ${c.label}`;
       const { saved } = jsBackend.recurrenceForward(c.spec, c.operands, true);
-      const expected = jsBackend.recurrenceBackward(c.spec, c.operands.weightHh, c.operands.weightHr, saved, c.gradOutput);
-      const actual = recurrenceBackwardOn(rt, c.spec, c.operands.weightHh, c.operands.weightHr, saved, c.gradOutput);
+      const expected = jsBackend.recurrenceBackward(c.spec, c.operands.weightHh, c.operands.weightHr, saved, c.gradOutput, true);
+      const actual = recurrenceBackwardOn(rt, c.spec, c.operands.weightHh, c.operands.weightHr, saved, c.gradOutput, true);
       for (const key of ["dGatesX", "dGatesH", "dBiasHh", "dBiasIh", "dProj", "dh0", "dc0"] as const) assertAllClose(actual[key], expected[key], ATOL, `${label}: ${key}`);
+      // The weight gradients, one GEMM over all steps, against float64 sums of their definition.
+      const { steps: T, batch: B, hidden: H, stateSize: P } = c.spec;
+      const GH = gateCount(c.spec.kind) * H;
+      const sumOfProducts = (a: Float32Array, m: number, b: Float32Array, n: number): Float32Array => {
+        const out = new Float64Array(m * n);
+        for (let row = 0; row < T * B; row++) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out[i * n + j] += a[row * m + i] * b[row * n + j];
+        return Float32Array.from(out);
+      };
+      assertAllClose(actual.dWeightHh!, sumOfProducts(expected.dGatesH, GH, saved.hPrev, P), 1e-4, `${label}: dWeightHh`);
+      assertAllClose(expected.dWeightHh!, sumOfProducts(expected.dGatesH, GH, saved.hPrev, P), 1e-4, `${label}: JS dWeightHh`);
+      if (c.operands.weightHr !== null) assertAllClose(actual.dWeightHr!, sumOfProducts(expected.dProj, P, saved.hRaw, H), 1e-4, `${label}: dWeightHr`);
+      else assert.equal(actual.dWeightHr, null, `${label}: no dWeightHr without projections`);
       if (c.spec.kind !== "gru") assert.equal(actual.dGatesH, actual.dGatesX, `${label}: dGatesH is dGatesX except for GRU`);
       // The bias gradients sum over steps and rows more precisely than float32 rows would: check them in float64.
       for (const [key, gates] of [["dBiasHh", expected.dGatesH], ["dBiasIh", expected.dGatesX]] as const) {
@@ -140,12 +152,14 @@ test("the gate math split by rows across threads (large steps) matches the JS re
       const actual = recurrenceForwardOn(rt, c.spec, c.operands, true);
       assertAllClose(actual.output, expected.output, ATOL, `${label}: output`);
       for (const key of ["hPrev", "act", "extra", "cPrev", "hRaw"] as const) assertAllClose(actual.saved[key], expected.saved[key], ATOL, `${label}: saved ${key}`);
-      const grads = recurrenceBackwardOn(rt, c.spec, c.operands.weightHh, c.operands.weightHr, expected.saved, c.gradOutput);
-      const want = jsBackend.recurrenceBackward(c.spec, c.operands.weightHh, c.operands.weightHr, expected.saved, c.gradOutput);
-      for (const key of ["dGatesX", "dGatesH", "dProj", "dh0", "dc0"] as const) assertAllClose(grads[key], want[key], ATOL, `${label}: ${key}`);
+      const grads = recurrenceBackwardOn(rt, c.spec, c.operands.weightHh, c.operands.weightHr, expected.saved, c.gradOutput, true);
+      const want = jsBackend.recurrenceBackward(c.spec, c.operands.weightHh, c.operands.weightHr, expected.saved, c.gradOutput, true);
+      for (const key of ["dGatesX", "dGatesH", "dProj", "dh0", "dc0", "dWeightHh"] as const) assertAllClose(grads[key]!, want[key]!, ATOL * 10, `${label}: ${key}`);
+      // Without weight gradients asked for, none are computed.
+      assert.equal(recurrenceBackwardOn(rt, c.spec, c.operands.weightHh, c.operands.weightHr, expected.saved, c.gradOutput, false).dWeightHh, null, `${label}: dWeightHh not asked for`);
       // The bias sums: float32 in the same order of steps and rows as the unsplit kernel.
       const oneThread = RUNTIMES.find((x) => x.rt.threads === 1 && x.rt.relaxedSimd === rt.relaxedSimd)!.rt;
-      const serial = recurrenceBackwardOn(oneThread, c.spec, c.operands.weightHh, c.operands.weightHr, expected.saved, c.gradOutput);
+      const serial = recurrenceBackwardOn(oneThread, c.spec, c.operands.weightHh, c.operands.weightHr, expected.saved, c.gradOutput, false);
       assert.deepEqual(grads.dBiasHh, serial.dBiasHh, `${label}: dBiasHh as on one thread`);
       assert.deepEqual(grads.dBiasIh, serial.dBiasIh, `${label}: dBiasIh as on one thread`);
     }

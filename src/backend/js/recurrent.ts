@@ -17,6 +17,11 @@ function times(values: Float32Array, rows: number, weight: Float32Array, k: numb
   return matmul(values, Layout.contiguous([1, rows, k]), weight, Layout.contiguous([1, k, n]));
 }
 
+/** a^T @ b for a [rows, m] and b [rows, n] row-major -> [m, n]: a weight gradient summed over rows. */
+function transposedTimes(a: Float32Array, b: Float32Array, rows: number, m: number, n: number): Float32Array {
+  return matmul(a, Layout.contiguous([1, rows, m]).transpose(1, 2), b, Layout.contiguous([1, rows, n]));
+}
+
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
 function columnSums(values: Float32Array, rows: number, cols: number): Float32Array {
@@ -114,7 +119,7 @@ export function recurrenceForward(spec: RecurrenceSpec, operands: RecurrenceOper
   return { output: out, saved };
 }
 
-export function recurrenceBackward(spec: RecurrenceSpec, weightHh: Float32Array, weightHr: Float32Array | null, saved: RecurrenceSaved, gradOutput: Float32Array): RecurrenceGrads {
+export function recurrenceBackward(spec: RecurrenceSpec, weightHh: Float32Array, weightHr: Float32Array | null, saved: RecurrenceSaved, gradOutput: Float32Array, weightGrads: boolean): RecurrenceGrads {
   const { kind, steps: T, batch: B, hidden: H, stateSize: P, reverse, leak, lengths } = spec;
   const { hPrev: hPrevAll, act, extra, cPrev: cPrevAll } = saved;
   const g = gradOutput;
@@ -188,5 +193,10 @@ export function recurrenceBackward(spec: RecurrenceSpec, weightHh: Float32Array,
   }
   const dBiasHh = columnSums(dGatesH, T * B, GH);
   const dBiasIh = dGatesH === dGatesX ? dBiasHh : columnSums(dGatesX, T * B, GH);
-  return { dGatesX, dGatesH, dBiasHh, dBiasIh, dProj, dh0: dh, dc0: isLstm ? dc : new Float32Array(0) };
+  const rows = T * B;
+  return {
+    dGatesX, dGatesH, dBiasHh, dBiasIh, dProj, dh0: dh, dc0: isLstm ? dc : new Float32Array(0),
+    dWeightHh: weightGrads ? transposedTimes(dGatesH, saved.hPrev, rows, GH, P) : null,
+    dWeightHr: weightGrads && projecting ? transposedTimes(dProj, saved.hRaw, rows, P, H) : null,
+  };
 }

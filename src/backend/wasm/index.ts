@@ -127,8 +127,8 @@ export const wasmBackend: Backend = {
   recurrenceForward(spec, operands, save) {
     return recurrenceForwardOn(wasmRuntime(), spec, operands, save);
   },
-  recurrenceBackward(spec, weightHh, weightHr, saved, gradOutput) {
-    return recurrenceBackwardOn(wasmRuntime(), spec, weightHh, weightHr, saved, gradOutput);
+  recurrenceBackward(spec, weightHh, weightHr, saved, gradOutput, weightGrads) {
+    return recurrenceBackwardOn(wasmRuntime(), spec, weightHh, weightHr, saved, gradOutput, weightGrads);
   },
   adamUpdate(update) {
     if (update.param.length < MIN_ADAM_ELEMENTS) return jsBackend.adamUpdate(update);

@@ -1,5 +1,5 @@
 import { gateCount, type RecurrenceForwardResult, type RecurrenceGrads, type RecurrenceOperands, type RecurrenceSaved, type RecurrenceSpec } from "../recurrence.js";
-import { GEMM_ARG_A_PTR, type GemmOperand, type PreparedGemm, prepareGemm } from "./matmul.js";
+import { GEMM_ARG_A_PTR, type GemmOperand, gemmOn, type PreparedGemm, prepareGemm } from "./matmul.js";
 import { unstage } from "./operands.js";
 import type { WasmRuntime } from "./runtime.js";
 
@@ -150,7 +150,7 @@ export function recurrenceForwardOn(rt: WasmRuntime, spec: RecurrenceSpec, opera
   return { output: unstage(rt, out, outLength), saved };
 }
 
-export function recurrenceBackwardOn(rt: WasmRuntime, spec: RecurrenceSpec, weightHh: Float32Array, weightHr: Float32Array | null, saved: RecurrenceSaved, gradOutput: Float32Array): RecurrenceGrads {
+export function recurrenceBackwardOn(rt: WasmRuntime, spec: RecurrenceSpec, weightHh: Float32Array, weightHr: Float32Array | null, saved: RecurrenceSaved, gradOutput: Float32Array, weightGrads: boolean): RecurrenceGrads {
   const { kind, steps: T, batch: B, hidden: H, stateSize: P } = spec;
   const GH = gateCount(kind) * H;
   const isLstm = kind === "lstm";
@@ -196,6 +196,15 @@ export function recurrenceBackwardOn(rt: WasmRuntime, spec: RecurrenceSpec, weig
     if (gates.split) biasSums(args, t);
     recurrent.run(dgh + t * B * GH * 4);
   }
+  // The weight gradients sum over all steps: one GEMM each, on the step gradients still here.
+  const rows = T * B;
+  const transposedTimes = (a: number, m: number, b: number, n: number): Float32Array => {
+    const out = rt.alloc(m * n * 4);
+    gemmOn(rt, { a: { ptr: a, batch: 0, row: 1, col: m }, b: { ptr: b, batch: 0, row: n, col: 1 }, c: { ptr: out, batch: 0, row: n, col: 1 }, batch: 1, m, n, k: rows });
+    return unstage(rt, out, m * n);
+  };
+  const dWeightHh = weightGrads ? transposedTimes(dgh, GH, isGru ? hPrev : floats(rt, saved.hPrev.length, saved.hPrev), P) : null;
+  const dWeightHr = weightGrads && projecting ? transposedTimes(dProj, P, floats(rt, saved.hRaw.length, saved.hRaw), H) : null;
   const dGatesX = unstage(rt, dgx, gatesLength);
   const dBiasHh = unstage(rt, dBias, GH);
   return {
@@ -206,5 +215,7 @@ export function recurrenceBackwardOn(rt: WasmRuntime, spec: RecurrenceSpec, weig
     dProj: unstage(rt, dProj, projecting ? T * B * P : 0),
     dh0: unstage(rt, dh, B * P),
     dc0: unstage(rt, dc, isLstm ? B * H : 0),
+    dWeightHh,
+    dWeightHr,
   };
 }

@@ -123,11 +123,12 @@ export function fusedRecurrence(kind: RecurrentCellKind, xProj: Tensor, weightHh
 
   const result = wrap(output, [T + stateRows, B, H]);
   return record(kind, result, inputs, (gradOut) => {
-    const grads = backend().recurrenceBackward(spec, weightHhValues, weightHrValues, saved, dense(gradOut));
-    // The weight gradients sum over all steps: one GEMM each (the backend sums d b_hh as it goes).
-    const dWeightHh = weightHh.requiresGrad ? wrap(grads.dGatesH, [T * B, GH]).t().mm(wrap(saved.hPrev, [T * B, P])) : null;
+    // The backend also sums the weight gradients over all steps (and d b_hh as it goes).
+    const weightGrads = weightHh.requiresGrad || (weightHr !== null && weightHr.requiresGrad);
+    const grads = backend().recurrenceBackward(spec, weightHhValues, weightHrValues, saved, dense(gradOut), weightGrads);
+    const dWeightHh = weightHh.requiresGrad ? wrap(grads.dWeightHh!, [GH, P]) : null;
     const dBiasHh = biasHh !== null && biasHh.requiresGrad ? wrap(grads.dBiasHh, [GH]) : null;
-    const dWeightHr = weightHr !== null && weightHr.requiresGrad ? wrap(grads.dProj, [T * B, P]).t().mm(wrap(saved.hRaw, [T * B, H])) : null;
+    const dWeightHr = weightHr !== null && weightHr.requiresGrad ? wrap(grads.dWeightHr!, [P, H]) : null;
     return [
       wrap(grads.dGatesX, [T, B, GH]),
       dWeightHh,
