@@ -1,7 +1,7 @@
 // The fused convolution: forward pass, backward pass, and their helpers.
 import { gemmBlocked, gemmScratchBytes } from "./gemm";
 import { addInto } from "./reduce";
-import { foldPlane, unfoldPlane } from "./window";
+import { foldPlane, geometry, unfoldPlane } from "./window";
 
 /**
  * Convolution forward, one thread's share, in tasks of `chunk` samples: each task writes its
@@ -13,14 +13,14 @@ import { foldPlane, unfoldPlane } from "./window";
  * 30 column buffers (colsBytes each, one per share), 31 colsBytes, 32 GEMM scratch (one per share).
  */
 export function convForward(args: usize, tid: i32, nthreads: i32): void {
-  const batch = load<i32>(args, 32), channels = load<i32>(args, 36);
-  const kh = load<i32>(args, 48), kw = load<i32>(args, 52), oh = load<i32>(args, 80), ow = load<i32>(args, 84);
+  const g = geometry(args);
+  const batch = g.batch, channels = g.channels;
   const weight = <usize>load<u32>(args, 96), out = <usize>load<u32>(args, 100), bias = <usize>load<u32>(args, 104);
   const groups = load<i32>(args, 108), outChannels = load<i32>(args, 112), chunk = load<i32>(args, 116);
   const cols = <usize>load<u32>(args, 120) + <usize>tid * <usize>load<u32>(args, 124);
   const scratch = <usize>load<u32>(args, 128) + <usize>tid * <usize>gemmScratchBytes();
-  const length = oh * ow;
-  const groupRows = (channels / groups) * kh * kw, groupOut = outChannels / groups;
+  const length = g.oh * g.ow;
+  const groupRows = (channels / groups) * g.kh * g.kw, groupOut = outChannels / groups;
   const tasks = (batch + chunk - 1) / chunk;
   for (let t = tid; t < tasks; t += nthreads) {
     const n0 = t * chunk;
@@ -93,15 +93,15 @@ export function convGradRows(args: usize, tid: i32, nthreads: i32): void {
  * 34 a product buffer per share (O * K/g floats each).
  */
 export function convBackward(args: usize, tid: i32, nthreads: i32): void {
-  const batch = load<i32>(args, 32), channels = load<i32>(args, 36);
-  const kh = load<i32>(args, 48), kw = load<i32>(args, 52), oh = load<i32>(args, 80), ow = load<i32>(args, 84);
+  const g = geometry(args);
+  const batch = g.batch, channels = g.channels;
   const foldArgs = <usize>load<u32>(args, 96), weight = <usize>load<u32>(args, 100), gradRows = <usize>load<u32>(args, 104);
   const groups = load<i32>(args, 108), outChannels = load<i32>(args, 112), chunk = load<i32>(args, 116);
   const cols = <usize>load<u32>(args, 120) + <usize>tid * <usize>load<u32>(args, 124);
   const scratch = <usize>load<u32>(args, 128) + <usize>tid * <usize>gemmScratchBytes();
-  const length = oh * ow;
+  const length = g.oh * g.ow;
   const allColumns = batch * length;
-  const groupRows = (channels / groups) * kh * kw, groupOut = outChannels / groups;
+  const groupRows = (channels / groups) * g.kh * g.kw, groupOut = outChannels / groups;
   const weightSize = <usize>(outChannels * groupRows);
   const partials = <usize>load<u32>(args, 132);
   const partial = partials + <usize>tid * weightSize * 4;

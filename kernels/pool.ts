@@ -5,20 +5,29 @@
 // are contiguous and the stride is 1 or 2 (2 is the common pooling stride: lanes 0, 2, 4, 6 of
 // two loads); everything else, and the window edges, run the scalar loop.
 
-// Operand fields, then the 14 window geometry fields (i32), then the average divisor (f32).
-// @ts-ignore: decorator
-@inline const GEOMETRY: usize = 32;
+import { Geometry, geometry } from "./window";
+
+// Operand fields (PoolOperands), then the 14 window geometry fields (i32, window.ts's
+// Geometry), then the average divisor (f32).
 // @ts-ignore: decorator
 @inline const DIVISOR_OVERRIDE: usize = 88;
 
-class Geometry {
-  batch: i32; channels: i32; h: i32; w: i32; kh: i32; kw: i32;
-  sh: i32; sw: i32; ph: i32; pw: i32; dh: i32; dw: i32; oh: i32; ow: i32;
+/** The 8 operand fields every pooling kernel's args block starts with. */
+class PoolOperands {
+  input: u32; sn: i32; sc: i32; sh: i32; sw: i32;
+  out: u32; indices: u32; countIncludePad: i32;
 }
 
 // @ts-ignore: decorator
-@inline function geometry(args: usize): Geometry {
-  return changetype<Geometry>(args + GEOMETRY);
+@inline function operands(args: usize): PoolOperands {
+  return changetype<PoolOperands>(args);
+}
+
+/** Plane q = n * C + c of the input operand (any strides). */
+// @ts-ignore: decorator
+@inline function inputPlane(a: PoolOperands, g: Geometry, q: i32): usize {
+  const n = q / g.channels, c = q % g.channels;
+  return <usize>a.input + <usize>(n * a.sn + c * a.sc) * 4;
 }
 
 /** The first in-bounds start of a dilated window starting at `start` (PyTorch steps by the dilation). */
@@ -55,10 +64,9 @@ class Geometry {
  * values (f32) and indices (i32, h * W + w in the plane) are [N, C, oh, ow] contiguous.
  */
 export function maxPool(args: usize, tid: i32, nthreads: i32): void {
-  const x = <usize>load<u32>(args);
-  const sn = load<i32>(args, 4), sc = load<i32>(args, 8), sh = load<i32>(args, 12), sw = load<i32>(args, 16);
-  const values = <usize>load<u32>(args, 20);
-  const indices = <usize>load<u32>(args, 24);
+  const a = operands(args);
+  const sh = a.sh, sw = a.sw;
+  const values = <usize>a.out, indices = <usize>a.indices;
   const g = geometry(args);
   const planes = g.batch * g.channels;
   const outPlane = <usize>(g.oh * g.ow);
@@ -67,8 +75,7 @@ export function maxPool(args: usize, tid: i32, nthreads: i32): void {
   const xa = interiorStart(g), xb = interiorEnd(g);
   const lanes = i32x4(0, g.sw, 2 * g.sw, 3 * g.sw);
   for (let q = tid; q < planes; q += nthreads) {
-    const n = q / g.channels, c = q % g.channels;
-    const plane = x + <usize>(n * sn + c * sc) * 4;
+    const plane = inputPlane(a, g, q);
     let o = <usize>q * outPlane;
     for (let y = 0; y < g.oh; y++) {
       const hStart = y * g.sh - g.ph;
@@ -124,18 +131,16 @@ export function maxPool(args: usize, tid: i32, nthreads: i32): void {
  * gradient at its plane index. args: [grad, gsN, gsC, gsH, gsW, out, indices, unused, geometry].
  */
 export function maxPoolBackward(args: usize, tid: i32, nthreads: i32): void {
-  const grad = <usize>load<u32>(args);
-  const sn = load<i32>(args, 4), sc = load<i32>(args, 8), sh = load<i32>(args, 12), sw = load<i32>(args, 16);
-  const out = <usize>load<u32>(args, 20);
-  const indices = <usize>load<u32>(args, 24);
+  const a = operands(args);
+  const sh = a.sh, sw = a.sw;
+  const out = <usize>a.out, indices = <usize>a.indices;
   const g = geometry(args);
   const planes = g.batch * g.channels;
   const planeSize = <usize>(g.h * g.w);
   for (let q = tid; q < planes; q += nthreads) {
-    const n = q / g.channels, c = q % g.channels;
     const plane = out + <usize>q * planeSize * 4;
     memory.fill(plane, 0, planeSize * 4);
-    const gradPlane = grad + <usize>(n * sn + c * sc) * 4;
+    const gradPlane = inputPlane(a, g, q);
     let o = indices + <usize>q * <usize>(g.oh * g.ow) * 4;
     for (let y = 0; y < g.oh; y++) {
       const gradRow = gradPlane + <usize>(y * sh) * 4;
@@ -168,10 +173,10 @@ export function maxPoolBackward(args: usize, tid: i32, nthreads: i32): void {
  * out is [N, C, oh, ow] contiguous; a window wholly in the padding gives 0, as in PyTorch.
  */
 export function avgPool(args: usize, tid: i32, nthreads: i32): void {
-  const x = <usize>load<u32>(args);
-  const sn = load<i32>(args, 4), sc = load<i32>(args, 8), sh = load<i32>(args, 12), sw = load<i32>(args, 16);
-  const out = <usize>load<u32>(args, 20);
-  const countIncludePad = load<i32>(args, 28) != 0;
+  const a = operands(args);
+  const sh = a.sh, sw = a.sw;
+  const out = <usize>a.out;
+  const countIncludePad = a.countIncludePad != 0;
   const fixedDivisor = load<f32>(args + DIVISOR_OVERRIDE);
   const g = geometry(args);
   const planes = g.batch * g.channels;
@@ -180,8 +185,7 @@ export function avgPool(args: usize, tid: i32, nthreads: i32): void {
   const stride2 = g.sw == 2;
   const xa = interiorStart(g), xb = interiorEnd(g);
   for (let q = tid; q < planes; q += nthreads) {
-    const n = q / g.channels, c = q % g.channels;
-    const plane = x + <usize>(n * sn + c * sc) * 4;
+    const plane = inputPlane(a, g, q);
     let o = out + <usize>q * outPlane * 4;
     for (let y = 0; y < g.oh; y++) {
       const hStart = y * g.sh - g.ph;
@@ -228,19 +232,18 @@ export function avgPool(args: usize, tid: i32, nthreads: i32): void {
  * [N, C, oh, ow]) as the input operand.
  */
 export function avgPoolBackward(args: usize, tid: i32, nthreads: i32): void {
-  const grad = <usize>load<u32>(args);
-  const sn = load<i32>(args, 4), sc = load<i32>(args, 8), sh = load<i32>(args, 12), sw = load<i32>(args, 16);
-  const out = <usize>load<u32>(args, 20);
-  const countIncludePad = load<i32>(args, 28) != 0;
+  const a = operands(args);
+  const sh = a.sh, sw = a.sw;
+  const out = <usize>a.out;
+  const countIncludePad = a.countIncludePad != 0;
   const fixedDivisor = load<f32>(args + DIVISOR_OVERRIDE);
   const g = geometry(args);
   const planes = g.batch * g.channels;
   const planeSize = <usize>(g.h * g.w);
   for (let q = tid; q < planes; q += nthreads) {
-    const n = q / g.channels, c = q % g.channels;
     const plane = out + <usize>q * planeSize * 4;
     memory.fill(plane, 0, planeSize * 4);
-    const gradPlane = grad + <usize>(n * sn + c * sc) * 4;
+    const gradPlane = inputPlane(a, g, q);
     for (let y = 0; y < g.oh; y++) {
       const hStart = y * g.sh - g.ph;
       const padded = paddedRows(g, hStart);

@@ -2,17 +2,20 @@
 // task, planes shared out across threads. Column rows are ordered (channel, kernel row,
 // kernel col), PyTorch's F.unfold order; the input may have any strides.
 
-// Window geometry fields (i32) follow the operand fields in each args block.
+// Window geometry fields (i32) follow the 8 operand fields in each args block (here, in pool.ts
+// and in conv.ts).
 // @ts-ignore: decorator
 @inline const GEOMETRY: usize = 32;
 
-class Geometry {
+/** The 14 geometry fields: batch channels inH inW kernelH kernelW strideH strideW padH padW dilationH dilationW outH outW. */
+export class Geometry {
   batch: i32; channels: i32; h: i32; w: i32; kh: i32; kw: i32;
   sh: i32; sw: i32; ph: i32; pw: i32; dh: i32; dw: i32; oh: i32; ow: i32;
 }
 
+/** The geometry fields of an args block, read in place. */
 // @ts-ignore: decorator
-@inline function geometry(args: usize): Geometry {
+@inline export function geometry(args: usize): Geometry {
   return changetype<Geometry>(args + GEOMETRY);
 }
 

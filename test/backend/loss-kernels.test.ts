@@ -9,18 +9,12 @@ import type { ClassCrossEntropy } from "../../src/backend/backend.js";
 import { jsBackend } from "../../src/backend/js/index.js";
 import { crossEntropyBackwardOn, crossEntropyForwardOn } from "../../src/backend/wasm/loss.js";
 import { assertClose, pick, rng } from "../helpers.js";
-import { wasmRuntimes } from "../wasm-helpers.js";
+import { assertAllClose, wasmRuntimes } from "../wasm-helpers.js";
 
 const RUNTIMES = wasmRuntimes();
 
-function assertNear(actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, rtol: number, label: string): void {
-  assert.equal(actual.length, expected.length, `${label}: length`);
-  for (let i = 0; i < actual.length; i++) {
-    const [a, e] = [actual[i], expected[i]];
-    if (a === e || (Number.isNaN(a) && Number.isNaN(e))) continue;
-    if (!(Math.abs(a - e) <= atol + rtol * Math.abs(e))) assert.fail(`${label}: element ${i} is ${a}, expected ${e}`);
-  }
-}
+/** The shared comparison, tolerances first. */
+const assertNear = (actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, rtol: number, label: string): void => assertAllClose(actual, expected, atol, label, rtol);
 
 /** A random problem: logits at a random scale (some rows with -inf classes, as after masking), some targets ignored. */
 function randomProblem(r: () => number, rows: number, classes: number, weighted: boolean, smoothing: number): ClassCrossEntropy {

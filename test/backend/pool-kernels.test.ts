@@ -11,7 +11,7 @@ import { avgPoolBackwardOn, avgPoolOn, maxPoolBackwardOn, maxPoolOn } from "../.
 import { Layout } from "../../src/core/layout.js";
 import * as flint from "../../src/index.js";
 import { pick, rng } from "../helpers.js";
-import { wasmRuntimes } from "../wasm-helpers.js";
+import { assertAllClose as assertClose, wasmRuntimes } from "../wasm-helpers.js";
 
 const F = flint.nn.functional;
 
@@ -94,15 +94,8 @@ function randomView(r: () => number, shape: number[], kind: ViewKind, specials: 
   return { data, layout };
 }
 
-function assertAllClose(actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, label: string): void {
-  assert.equal(actual.length, expected.length, `${label}: length`);
-  for (let i = 0; i < actual.length; i++) {
-    const a = actual[i];
-    const e = expected[i];
-    if (a === e || (Number.isNaN(a) && Number.isNaN(e))) continue;
-    if (!(Math.abs(a - e) <= atol + 1e-5 * Math.abs(e))) assert.fail(`${label}: element ${i} is ${a}, expected ${e}`);
-  }
-}
+/** The shared comparison with a relative tolerance of 1e-5. */
+const assertAllClose = (actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, label: string): void => assertClose(actual, expected, atol, label, 1e-5);
 
 const RUNTIMES = wasmRuntimes();
 

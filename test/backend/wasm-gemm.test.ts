@@ -8,7 +8,7 @@ import { test } from "node:test";
 import { GEMM_ARG_A_PTR, type GemmJob, type GemmOperand, prepareGemm } from "../../src/backend/wasm/matmul.js";
 import { WasmRuntime } from "../../src/backend/wasm/runtime.js";
 import { pick, rng } from "../helpers.js";
-import { assertAllClose, wasmRuntimes } from "../wasm-helpers.js";
+import { wasmRuntimes } from "../wasm-helpers.js";
 
 const RUNTIMES = wasmRuntimes();
 

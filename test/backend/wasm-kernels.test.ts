@@ -14,7 +14,7 @@ import { WasmRuntime } from "../../src/backend/wasm/runtime.js";
 import { foldOn, unfoldOn } from "../../src/backend/wasm/window.js";
 import { Layout } from "../../src/core/layout.js";
 import { pick, rng } from "../helpers.js";
-import { relaxedAvailable, wasmRuntimes } from "../wasm-helpers.js";
+import { assertAllClose as assertClose, relaxedAvailable, wasmRuntimes } from "../wasm-helpers.js";
 
 type ViewKind = "contiguous" | "transposed" | "sliced" | "flipped" | "broadcast";
 const VIEW_KINDS: readonly ViewKind[] = ["contiguous", "transposed", "sliced", "flipped", "broadcast"];
@@ -48,15 +48,8 @@ function randomView(r: () => number, shape: number[], kind: ViewKind, swapDims: 
   return { data, layout };
 }
 
-function assertAllClose(actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, label: string): void {
-  assert.equal(actual.length, expected.length, `${label}: length`);
-  for (let i = 0; i < actual.length; i++) {
-    const a = actual[i];
-    const e = expected[i];
-    if (a === e || (Number.isNaN(a) && Number.isNaN(e))) continue;
-    if (!(Math.abs(a - e) <= atol + 1e-5 * Math.abs(e))) assert.fail(`${label}: element ${i} is ${a}, expected ${e}`);
-  }
-}
+/** The shared comparison with a relative tolerance of 1e-5. */
+const assertAllClose = (actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, label: string): void => assertClose(actual, expected, atol, label, 1e-5);
 
 const RUNTIMES = wasmRuntimes();
 

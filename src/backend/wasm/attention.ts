@@ -2,7 +2,7 @@ import type { Storage } from "../../core/dtype.js";
 import { Layout } from "../../core/layout.js";
 import type { AttentionGradTarget, AttentionInput, AttentionSpec } from "../backend.js";
 import { gemmOn, type GemmOperand } from "./matmul.js";
-import { copyOut, stage, storageSpan } from "./operands.js";
+import { copyOut, stage, stageArray, storageSpan } from "./operands.js";
 import type { WasmRuntime } from "./runtime.js";
 
 // Waking a thread costs tens of microseconds: row passes and copies split only when this large.
@@ -155,8 +155,7 @@ export function attentionBackwardOn(rt: WasmRuntime, spec: AttentionSpec, weight
   const batch = B1 * B2;
   rt.reset();
   const [q, k, v, dOut] = stageAll(rt, [spec.q, spec.k, spec.v, gradOutput]).map((x) => batched(rt, x));
-  const p = rt.alloc(batch * L * S * 4);
-  rt.f32(p, batch * L * S).set(weights);
+  const p = stageArray(rt, weights);
   const pOperand = { ptr: p, batch: L * S, row: S, col: 1 };
   const [tq, tk, tv] = targets;
   const buffers = bufferSizes.map((n, i) => {

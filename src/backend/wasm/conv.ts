@@ -2,8 +2,9 @@ import type { Storage } from "../../core/dtype.js";
 import { Layout } from "../../core/layout.js";
 import type { ConvGeometry, ConvGrads, ConvGradsWanted } from "../backend.js";
 import { jsBackend } from "../js/index.js";
-import { stage, unstage } from "./operands.js";
+import { stage, stageArray, unstage } from "./operands.js";
 import type { WasmRuntime } from "./runtime.js";
+import { geometryFields } from "./window.js";
 
 /**
  * Convolution in one trip to wasm memory each way. Forward: the kernel convForward takes a few
@@ -35,9 +36,7 @@ function sizes(g: ConvGeometry) {
 /** The weight [O, C/g, kH, kW] staged as a dense [O, K/g] matrix. */
 function stageWeight(rt: WasmRuntime, w: Storage, wl: Layout): number {
   const dense = wl.isContiguous() ? w.subarray(wl.offset, wl.offset + wl.size) : jsBackend.copy(w, wl, "float32");
-  const ptr = rt.alloc(wl.size * 4);
-  rt.f32(ptr, wl.size).set(dense as Float32Array);
-  return ptr;
+  return stageArray(rt, dense as Float32Array);
 }
 
 /**
@@ -55,21 +54,14 @@ function sampleTasks(rt: WasmRuntime, g: ConvGeometry) {
   return { chunk, shares, colsBuffers, colsBytes, scratch };
 }
 
-function geometryFields(g: ConvGeometry): number[] {
-  return [g.batch, g.channels, g.inHeight, g.inWidth, g.kernelHeight, g.kernelWidth, g.strideH, g.strideW, g.padH, g.padW, g.dilationH, g.dilationW, g.outHeight, g.outWidth];
-}
-
 export function conv2dOn(rt: WasmRuntime, x: Storage, xl: Layout, w: Storage, wl: Layout, bias: Storage | null, bl: Layout | null, g: ConvGeometry): Float32Array {
   const { columns } = sizes(g);
   rt.reset();
   const sx = stage(rt, x, xl);
   const weight = stageWeight(rt, w, wl);
   const out = rt.alloc(g.outChannels * columns * 4);
-  let biasPtr = 0;
-  if (bias !== null && bl !== null) {
-    biasPtr = rt.alloc((g.outChannels + 8) * 4); // the kernel reads whole 4-row tiles of it
-    rt.f32(biasPtr, g.outChannels).set(jsBackend.copy(bias, bl, "float32") as Float32Array);
-  }
+  // The kernel reads whole 4-row tiles of the bias.
+  const biasPtr = bias !== null && bl !== null ? stageArray(rt, jsBackend.copy(bias, bl, "float32") as Float32Array, 8) : 0;
   const { chunk, shares, colsBuffers, colsBytes, scratch } = sampleTasks(rt, g);
   const args = rt.alloc(33 * 4);
   rt.i32(args, 33).set([

@@ -1,6 +1,6 @@
 import type { ClassCrossEntropy, ClassCrossEntropyForward } from "../backend.js";
 import { classWeightSum } from "../js/loss.js";
-import { copyOut } from "./operands.js";
+import { copyOut, stageArray } from "./operands.js";
 import type { WasmRuntime } from "./runtime.js";
 
 // Cross entropy of [rows, classes] logits (one class dim, inner size 1) on kernels/loss.ts.
@@ -11,15 +11,9 @@ const MIN_ELEMENTS_PER_THREAD = 64 * 1024;
 function stageProblem(rt: WasmRuntime, p: ClassCrossEntropy): { args: number; rows: number } {
   rt.reset();
   const rows = p.outer;
-  const logits = rt.alloc(p.logits.length * 4);
-  rt.f32(logits, p.logits.length).set(p.logits);
-  const labels = rt.alloc(rows * 4);
-  rt.i32(labels, rows).set(p.labels);
-  let weight = 0;
-  if (p.classWeight !== null) {
-    weight = rt.alloc(p.classes * 4);
-    rt.f32(weight, p.classes).set(p.classWeight);
-  }
+  const logits = stageArray(rt, p.logits);
+  const labels = stageArray(rt, p.labels);
+  const weight = stageArray(rt, p.classWeight);
   const args = rt.alloc(48);
   rt.i32(args, 6).set([logits, labels, weight, rows, p.classes, p.ignoreIndex]);
   rt.f32(args + 24, 1)[0] = p.smoothing;

@@ -1,7 +1,7 @@
 import type { Storage } from "../../core/dtype.js";
 import { fail } from "../../core/errors.js";
 import type { Layout } from "../../core/layout.js";
-import { stage, unstage } from "./operands.js";
+import { stage, stageArray, unstage } from "./operands.js";
 import type { WasmRuntime } from "./runtime.js";
 
 // Waking a thread costs tens of microseconds: only jobs this large are split.
@@ -120,11 +120,7 @@ export function matmulOn(rt: WasmRuntime, a: Storage, al: Layout, b: Storage, bl
   const sa = stage(rt, a, al);
   const sb = stage(rt, b, bl);
   const c = rt.alloc(batch * m * n * 4);
-  let biasPtr = 0;
-  if (bias !== undefined) {
-    biasPtr = rt.alloc((n + 8) * 4);
-    rt.f32(biasPtr, n).set(bias);
-  }
+  const biasPtr = stageArray(rt, bias ?? null, 8); // the kernel reads whole tiles of it
   gemmOn(rt, {
     a: { ptr: sa.ptr, batch: sa.strides[0], row: sa.strides[1], col: sa.strides[2] },
     b: { ptr: sb.ptr, batch: sb.strides[0], row: sb.strides[1], col: sb.strides[2] },

@@ -1,5 +1,5 @@
 import type { LayerNormGrads, LayerNormProblem, LayerNormStats } from "../backend.js";
-import { unstage } from "./operands.js";
+import { stageArray, unstage } from "./operands.js";
 import type { WasmRuntime } from "./runtime.js";
 
 // Layer normalization on kernels/normalization.ts: rows split across threads; the backward
@@ -10,18 +10,11 @@ function sharesFor(rt: WasmRuntime, p: LayerNormProblem): number {
   return Math.max(1, Math.min(p.rows, rt.sharesFor(Math.floor((p.rows * p.size) / MIN_ELEMENTS_PER_THREAD))));
 }
 
-function stageFloats(rt: WasmRuntime, values: Float32Array | null): number {
-  if (values === null) return 0;
-  const ptr = rt.alloc(values.length * 4);
-  rt.f32(ptr, values.length).set(values);
-  return ptr;
-}
-
 export function layerNormOn(rt: WasmRuntime, p: LayerNormProblem): { output: Float32Array; stats: LayerNormStats } {
   rt.reset();
-  const x = stageFloats(rt, p.x);
-  const weight = stageFloats(rt, p.weight);
-  const bias = stageFloats(rt, p.bias);
+  const x = stageArray(rt, p.x);
+  const weight = stageArray(rt, p.weight);
+  const bias = stageArray(rt, p.bias);
   const out = rt.alloc(p.rows * p.size * 4);
   const mean = rt.alloc(p.rows * 4);
   const rstd = rt.alloc(p.rows * 4);
@@ -35,11 +28,11 @@ export function layerNormOn(rt: WasmRuntime, p: LayerNormProblem): { output: Flo
 export function layerNormBackwardOn(rt: WasmRuntime, p: LayerNormProblem, stats: LayerNormStats, grad: Float32Array, want: { input: boolean; weight: boolean; bias: boolean }): LayerNormGrads {
   rt.reset();
   const size = p.rows * p.size;
-  const g = stageFloats(rt, grad);
-  const x = stageFloats(rt, p.x);
-  const mean = stageFloats(rt, stats.mean);
-  const rstd = stageFloats(rt, stats.rstd);
-  const weight = stageFloats(rt, p.weight);
+  const g = stageArray(rt, grad);
+  const x = stageArray(rt, p.x);
+  const mean = stageArray(rt, stats.mean);
+  const rstd = stageArray(rt, stats.rstd);
+  const weight = stageArray(rt, p.weight);
   const shares = sharesFor(rt, p);
   const dx = want.input ? rt.alloc(size * 4) : 0;
   const weightPartials = want.weight ? rt.alloc(shares * p.size * 4) : 0;

@@ -41,6 +41,18 @@ export function stage(rt: WasmRuntime, x: Storage, xl: Layout): Staged {
 }
 
 /**
+ * Copies a dense array into the arena and returns its address (0 for null, which kernels read as
+ * "none"); `slack` more elements are reserved after it for kernels that read whole vectors or tiles.
+ */
+export function stageArray(rt: WasmRuntime, values: Float32Array | Int32Array | null, slack = 0): number {
+  if (values === null) return 0;
+  const ptr = rt.alloc((values.length + slack) * 4);
+  if (values instanceof Float32Array) rt.f32(ptr, values.length).set(values);
+  else rt.i32(ptr, values.length).set(values);
+  return ptr;
+}
+
+/**
  * A fresh copy of a view of wasm memory (the result leaves wasm memory). Allocating and then
  * `set` is a memcpy; `slice()` on a view of wasm memory takes about twice as long.
  */

@@ -3,15 +3,12 @@ import type { Layout } from "../../core/layout.js";
 import type { AvgPoolDivisor, WindowGeometry } from "../backend.js";
 import { copyOut, stage, unstage } from "./operands.js";
 import type { WasmRuntime } from "./runtime.js";
+import { geometryFields } from "./window.js";
 
 // Elements (read or written) per thread below which waking a thread costs more than it saves.
 const MIN_ELEMENTS_PER_THREAD = 64 * 1024;
 // The args block of kernels/pool.ts: 8 operand fields, 14 geometry fields, the divisor override.
 const ARGS = 23;
-
-function geometryFields(g: WindowGeometry): number[] {
-  return [g.batch, g.channels, g.inHeight, g.inWidth, g.kernelHeight, g.kernelWidth, g.strideH, g.strideW, g.padH, g.padW, g.dilationH, g.dilationW, g.outHeight, g.outWidth];
-}
 
 function sharesFor(rt: WasmRuntime, elements: number, g: WindowGeometry): number {
   return Math.min(g.batch * g.channels, rt.sharesFor(Math.floor(elements / MIN_ELEMENTS_PER_THREAD)));

@@ -7,7 +7,8 @@ import type { WasmRuntime } from "./runtime.js";
 // Elements per thread below which waking a thread costs more than it saves.
 const MIN_ELEMENTS_PER_THREAD = 64 * 1024;
 
-function geometryFields(g: WindowGeometry): number[] {
+/** The 14 geometry fields every window kernel's args block carries (kernels/window.ts's Geometry). */
+export function geometryFields(g: WindowGeometry): number[] {
   return [g.batch, g.channels, g.inHeight, g.inWidth, g.kernelHeight, g.kernelWidth, g.strideH, g.strideW, g.padH, g.padW, g.dilationH, g.dilationW, g.outHeight, g.outWidth];
 }
 

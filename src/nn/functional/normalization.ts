@@ -8,7 +8,7 @@ import { backend } from "../../backend/registry.js";
 import { fail, fmtShape } from "../../core/errors.js";
 import { Layout } from "../../core/layout.js";
 import { cat } from "../../ops/shape.js";
-import { record, sumToShape } from "../../ops/util.js";
+import { record } from "../../ops/util.js";
 import { zeros } from "../../tensor/creation.js";
 import { Tensor } from "../../tensor/tensor.js";
 
