@@ -20,7 +20,7 @@ import { where } from "../../ops/elementwise.js";
 import { cat, stack } from "../../ops/shape.js";
 import { arange, empty, full, tensor, zeros } from "../../tensor/creation.js";
 import { Tensor } from "../../tensor/tensor.js";
-import { dropout } from "../functional/linear.js";
+import { dropout, linear } from "../functional/linear.js";
 import { fusedRecurrence, gateCount, type RecurrentCellKind } from "../functional/recurrent.js";
 import * as init from "../init.js";
 import { Module, pyBool, pyFloat } from "../module.js";
@@ -256,8 +256,9 @@ export abstract class RNNBase extends Module {
         const index = layer * this.numDirections + d;
         const weightIh = this.param(`weight_ih${suffix}`) as Parameter;
         const biasIh = this.param(`bias_ih${suffix}`);
-        // All time steps' input projections in one matmul; b_ih is added (and its gradient summed) inside the recurrence.
-        const xProj = x.matmul(weightIh.t());
+        // All time steps' input projections in one GEMM; b_ih is added (and its gradient summed) inside the recurrence.
+        // F.linear computes d W_ih as g^T x, in W_ih's own layout: summing it over the steps of a cell is then a contiguous add.
+        const xProj = linear(x, weightIh);
         const packed = fusedRecurrence(this.mode, xProj, this.param(`weight_hh${suffix}`) as Parameter, this.param(`bias_hh${suffix}`), h.select(0, index), {
           biasIh,
           c0: c === null ? null : c.select(0, index),
@@ -440,7 +441,7 @@ export abstract class RNNCellBase extends Module {
       if (s.ndim !== expected.length || s.shape.some((d, i) => d !== expected[i])) fail(op, `expected ${name} of shape ${fmtShape(expected)}, got ${fmtShape(s.shape)}`);
       return batched ? s : s.unsqueeze(0);
     };
-    const xProj = x.matmul(this.weight_ih.t());
+    const xProj = linear(x, this.weight_ih);
     const isLstm = this.mode === "lstm";
     const packed = fusedRecurrence(this.mode, xProj.unsqueeze(0), this.weight_hh, this.bias_hh, stateOf("hx", h), { biasIh: this.bias_ih, c0: isLstm ? stateOf("cx", c) : null });
     const results = isLstm ? [packed.select(0, 1), packed.select(0, 2)] : [packed.select(0, 1)];
