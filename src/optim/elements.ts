@@ -1,4 +1,5 @@
 import { noGrad } from "../autograd/grad-mode.js";
+import { backend } from "../backend/registry.js";
 import { fail, fmtShape } from "../core/errors.js";
 import { Layout } from "../core/layout.js";
 import { Tensor } from "../tensor/tensor.js";
@@ -38,11 +39,21 @@ export function updateElements(t: Tensor, update: (values: Float32Array) => void
   noGrad(() => t.copy_(new Tensor(copy, Layout.contiguous(t.shape), "float32")));
 }
 
-/** A state tensor of the parameter's shape filled with `value` (contiguous, so elementsOf never copies). */
+/**
+ * A state tensor of the parameter's shape filled with `value`: contiguous, so elementsOf never
+ * copies, and allocated by the backend, which may keep it where its update kernels work in place.
+ */
 export function stateLike(param: Tensor, value = 0): Tensor {
-  const storage = new Float32Array(param.numel());
+  const storage = backend().allocateState(param.numel());
   if (value !== 0) storage.fill(value);
   return new Tensor(storage, Layout.contiguous(param.shape), "float32");
+}
+
+/** A state tensor holding a copy of `values` (a restored state dict's), allocated as stateLike's are. */
+export function stateCopyOf(values: Tensor): Tensor {
+  const state = stateLike(values);
+  state.storage.set(values.to("float32").data());
+  return state;
 }
 
 /** A state tensor's elements; state tensors are created contiguous and restored as clones. */

@@ -2,6 +2,7 @@ import { enableGrad, noGrad } from "../autograd/grad-mode.js";
 import { fail, fmtShape } from "../core/errors.js";
 import { sameShape } from "../core/shape.js";
 import { Tensor } from "../tensor/tensor.js";
+import { stateCopyOf } from "./elements.js";
 
 /** The hyperparameters every optimizer has; each optimizer adds its own (camelCase keys). */
 export interface HyperParams {
@@ -205,7 +206,7 @@ export abstract class Optimizer<H extends HyperParams = HyperParams> {
           // The step count may come from PyTorch as a 0-d tensor; flint keeps it as a number.
           if (name === "step") restored[name] = value.item();
           else if (!sameShape(value.shape, param.shape)) fail(this.name, `loadStateDict: state "${name}" of parameter ${key} has shape ${fmtShape(value.shape)}, the parameter has shape ${fmtShape(param.shape)}`);
-          else restored[name] = value.detach().to("float32").clone();
+          else restored[name] = stateCopyOf(value.detach());
         } else {
           restored[name] = value;
         }

@@ -8,6 +8,7 @@ import { test } from "node:test";
 import type { AdamUpdate, SgdMomentumUpdate } from "../../src/backend/backend.js";
 import { jsBackend } from "../../src/backend/js/index.js";
 import { adamUpdateOn, sgdMomentumUpdateOn } from "../../src/backend/wasm/optim.js";
+import { wasmRuntime } from "../../src/backend/wasm/runtime.js";
 import * as flint from "../../src/index.js";
 import { rng } from "../helpers.js";
 import { wasmRuntimes } from "../wasm-helpers.js";
@@ -173,4 +174,58 @@ test("Adam, AdamW and SGD end to end: the wasm backend gives the JS backend's bi
     assert.equal(wasm.length, js.length, label);
     js.forEach((expected, i) => assertSameBits(wasm[i], expected, `${label}: tensor ${i}`));
   });
+});
+
+const SHARED_RUNTIMES = wasmRuntimes([2]).filter(({ rt }) => rt.shared);
+
+test("optimizer state resident in wasm memory is updated in place, with the split loops' bits", { skip: SHARED_RUNTIMES.length === 0 }, () => {
+  const r = rng(13);
+  for (const { label: build, rt } of SHARED_RUNTIMES) {
+    // Several chunks with a tail: each chunk must address its own part of the resident arrays.
+    for (const n of [1029, 3 * 16 * 1024 + 13]) {
+      const h: AdamHyper = { beta1: 0.9, beta2: 0.999, stepSize: 1e-2 / (1 - 0.9 ** 3), biasCorrection2Sqrt: Math.sqrt(1 - 0.999 ** 3), eps: 1e-8, decay: 1 - 1e-3 };
+      const p0 = randomArray(r, n, 1), g = randomArray(r, n, 1), m0 = randomArray(r, n, 0.1), v0 = randomArray(r, n, 0.01, true);
+      const [p, m, v] = [p0.slice(), m0.slice(), v0.slice()];
+      splitAdam(p, g, m, v, h);
+      const mw = rt.allocateResident(n)!, vw = rt.allocateResident(n)!;
+      assert.ok(rt.residentPointer(mw) >= 0 && rt.residentPointer(vw) >= 0, "allocateResident gives arrays in wasm memory");
+      mw.set(m0);
+      vw.set(v0);
+      const pw = p0.slice();
+      adamUpdateOn(rt, adamUpdate(pw, g, mw, vw, h));
+      assertSameBits(pw, p, `wasm (${build}) param n=${n}`);
+      assertSameBits(mw, m, `wasm (${build}) resident exp_avg n=${n}`);
+      assertSameBits(vw, v, `wasm (${build}) resident exp_avg_sq n=${n}`);
+
+      const sgd: SgdHyper = { lr: 0.1, momentum: 0.9, dampening: 0.1, nesterov: false };
+      const q0 = randomArray(r, n, 1), d = randomArray(r, n, 1), b0 = randomArray(r, n, 1);
+      const [q, b] = [q0.slice(), b0.slice()];
+      splitMomentum(q, d, b, sgd);
+      const bw = rt.allocateResident(n)!;
+      bw.set(b0);
+      const qw = q0.slice();
+      sgdMomentumUpdateOn(rt, momentumUpdate(qw, d, bw, sgd));
+      assertSameBits(qw, q, `wasm (${build}) SGD param n=${n}`);
+      assertSameBits(bw, b, `wasm (${build}) resident momentum buffer n=${n}`);
+    }
+  }
+});
+
+test("optimizers on the wasm backend keep their state resident when threads share memory", { skip: !flint.availableBackends().includes("wasm") }, () => {
+  const before = flint.getBackend();
+  flint.setBackend("wasm");
+  try {
+    const param = flint.randn([300]).requiresGrad_();
+    const opt = new flint.optim.Adam([param], { lr: 1e-2 });
+    param.grad = flint.randn([300]);
+    opt.step();
+    const state = opt.state.get(param)!;
+    const rt = wasmRuntime();
+    for (const name of ["exp_avg", "exp_avg_sq"]) {
+      const resident = rt.residentPointer((state[name] as flint.Tensor).storage as Float32Array) >= 0;
+      assert.equal(resident, rt.shared, `${name} resident exactly when the runtime's memory is shared`);
+    }
+  } finally {
+    flint.setBackend(before);
+  }
 });

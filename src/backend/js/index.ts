@@ -37,6 +37,7 @@ export const jsBackend: Backend = {
   avgPoolBackward,
   recurrenceForward,
   recurrenceBackward,
+  allocateState: (length: number) => new Float32Array(length),
   adamUpdate,
   sgdMomentumUpdate,
   attentionForward,

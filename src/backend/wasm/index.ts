@@ -130,6 +130,9 @@ export const wasmBackend: Backend = {
   recurrenceBackward(spec, weightHh, weightHr, saved, gradOutput, weightGrads) {
     return recurrenceBackwardOn(wasmRuntime(), spec, weightHh, weightHr, saved, gradOutput, weightGrads);
   },
+  allocateState(length) {
+    return wasmRuntime().allocateResident(length) ?? new Float32Array(length);
+  },
   adamUpdate(update) {
     if (update.param.length < MIN_ADAM_ELEMENTS) return jsBackend.adamUpdate(update);
     adamUpdateOn(wasmRuntime(), update);

@@ -6,6 +6,8 @@ import { workerLoop } from "./worker-loop.js";
  * One WebAssembly instance of the kernels plus its linear memory, a bump arena in that memory
  * (reset by every backend call: operands are copied in, results copied out, nothing stays),
  * and a pool of threads that share the memory and run the same kernels on their share of a job.
+ * Below the arena sit the resident arrays: long-lived state (an optimizer's moments) that the
+ * kernels update in place instead of copying it in and out at every step.
  */
 
 /** Names of the threaded kernels, indexed by the id that travels in the control block. */
@@ -80,6 +82,14 @@ export class WasmRuntime {
   private buffer: ArrayBuffer | SharedArrayBuffer;
   private readonly ctrl: Int32Array | null;
   private top = ARENA_BASE;
+  /** Where the arena starts: the resident arrays occupy [ARENA_BASE, arenaBase). */
+  private arenaBase = ARENA_BASE;
+  /** Freed resident blocks by size in bytes, and by end address (to give the top one back to the arena). */
+  private readonly freeBySize = new Map<number, number[]>();
+  private readonly freeByEnd = new Map<number, { ptr: number; bytes: number }>();
+  /** Every buffer object this memory has had: views made before a grow keep the old one. */
+  private readonly ownBuffers = new WeakSet<ArrayBufferLike>();
+  private readonly residentRegistry = new FinalizationRegistry<{ ptr: number; bytes: number }>((block) => this.releaseResident(block.ptr, block.bytes));
   private readonly workerCount: number;
   private readyWorkers: number[] = [];
   /** The main thread of a browser page may not block; it spins on the done counter instead. */
@@ -97,6 +107,7 @@ export class WasmRuntime {
     this.exports = instance.exports;
     this.kernels = KERNELS.map((name) => this.exports[name] as KernelFn);
     this.buffer = this.memory.buffer;
+    this.ownBuffers.add(this.buffer);
     this.ctrl = this.shared ? new Int32Array(this.buffer, CTRL_BASE, 512) : null;
     this.canBlock = typeof (globalThis as { window?: unknown }).window === "undefined";
     this.workerCount = this.shared ? Math.min(MAX_WORKERS, threads - 1) : 0;
@@ -127,20 +138,78 @@ export class WasmRuntime {
 
   /** Frees everything allocated since the last reset (the start of the current backend call). */
   reset(): void {
-    this.top = ARENA_BASE;
+    this.top = this.arenaBase;
   }
 
   /** A 64-byte aligned block of `bytes` bytes in the arena, growing the memory when needed. */
   alloc(bytes: number): number {
     const ptr = this.top;
     this.top = ptr + Math.ceil(bytes / 64) * 64;
-    const need = this.top - this.buffer.byteLength;
-    if (need > 0) {
-      if (this.top > 65536 * PAGE) fail("wasm", `out of memory: ${this.top} bytes requested (wasm32 has 4 GiB)`);
-      this.memory.grow(Math.ceil(need / PAGE));
-      this.buffer = this.memory.buffer;
-    }
+    this.ensureMemory(this.top);
     return ptr;
+  }
+
+  /**
+   * A zeroed float32 array in wasm memory that kernels can update in place (`residentPointer`),
+   * for long-lived state such as an optimizer's moments; null without shared memory (growing
+   * private memory would detach the view). Its block is freed once the array is garbage
+   * collected, which JavaScript reports only between tasks, never inside a synchronous loop: so
+   * this is for arrays made once and kept, not per-step results. Call it between backend calls,
+   * never from inside one (the block may take space the arena is using).
+   */
+  allocateResident(length: number): Float32Array | null {
+    if (!this.shared) return null;
+    const bytes = Math.max(64, Math.ceil((length * 4) / 64) * 64);
+    let ptr = this.takeFreeBlock(bytes);
+    if (ptr < 0) {
+      ptr = this.arenaBase;
+      this.arenaBase += bytes;
+      this.top = Math.max(this.top, this.arenaBase);
+      this.ensureMemory(this.arenaBase);
+    }
+    const view = new Float32Array(this.buffer, ptr, length);
+    view.fill(0);
+    this.residentRegistry.register(view, { ptr, bytes });
+    return view;
+  }
+
+  /** The address of a float32 array that lives in this runtime's memory (e.g. allocateResident's), else -1. */
+  residentPointer(values: Float32Array): number {
+    return this.ownBuffers.has(values.buffer) ? values.byteOffset : -1;
+  }
+
+  private takeFreeBlock(bytes: number): number {
+    const ptr = this.freeBySize.get(bytes)?.pop();
+    if (ptr === undefined) return -1;
+    this.freeByEnd.delete(ptr + bytes);
+    return ptr;
+  }
+
+  /** Keeps a freed resident block for reuse; blocks at the top of the resident region go back to the arena. */
+  private releaseResident(ptr: number, bytes: number): void {
+    if (ptr + bytes !== this.arenaBase) {
+      const sameSize = this.freeBySize.get(bytes);
+      if (sameSize === undefined) this.freeBySize.set(bytes, [ptr]);
+      else sameSize.push(ptr);
+      this.freeByEnd.set(ptr + bytes, { ptr, bytes });
+      return;
+    }
+    this.arenaBase = ptr;
+    for (let below = this.freeByEnd.get(this.arenaBase); below !== undefined; below = this.freeByEnd.get(this.arenaBase)) {
+      this.freeByEnd.delete(this.arenaBase);
+      const sameSize = this.freeBySize.get(below.bytes)!;
+      sameSize.splice(sameSize.indexOf(below.ptr), 1);
+      this.arenaBase = below.ptr;
+    }
+  }
+
+  private ensureMemory(end: number): void {
+    const need = end - this.buffer.byteLength;
+    if (need <= 0) return;
+    if (end > 65536 * PAGE) fail("wasm", `out of memory: ${end} bytes requested (wasm32 has 4 GiB)`);
+    this.memory.grow(Math.ceil(need / PAGE));
+    this.buffer = this.memory.buffer;
+    this.ownBuffers.add(this.buffer);
   }
 
   f32(ptr: number, length: number): Float32Array {

@@ -1,0 +1,74 @@
+// Resident arrays (WasmRuntime.allocateResident): long-lived float32 arrays in wasm memory that
+// the update kernels change in place. They must be zeroed, never overlap each other or the
+// per-call arena, stay valid when the memory grows, and be freed for reuse once collected.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { WasmRuntime } from "../../src/backend/wasm/runtime.js";
+
+setFlagsFromString("--expose-gc");
+const collectGarbage = runInNewContext("gc") as () => void;
+
+function sharedRuntime(): WasmRuntime | null {
+  const rt = new WasmRuntime({ threads: 2 });
+  return rt.shared ? rt : null;
+}
+const noSharedMemory = sharedRuntime() === null;
+
+test("resident arrays are zeroed, disjoint, and survive arena use and memory growth", { skip: noSharedMemory }, () => {
+  const rt = sharedRuntime()!;
+  const lengths = [1, 15, 16, 1000, 65537];
+  const arrays = lengths.map((n) => rt.allocateResident(n)!);
+  arrays.forEach((a, i) => {
+    assert.equal(a.length, lengths[i]);
+    assert.ok(a.every((x) => x === 0), `array ${i} is zeroed`);
+    assert.ok(rt.residentPointer(a) > 0 && rt.residentPointer(a) % 64 === 0, `array ${i} lives in wasm memory, 64-byte aligned`);
+    a.fill(i + 1);
+  });
+  // An arena call that grows the memory by far and writes all over its arena.
+  const before = rt.memory.buffer.byteLength;
+  rt.reset();
+  const bytes = 64 << 20;
+  const ptr = rt.alloc(bytes);
+  rt.f32(ptr, bytes / 4).fill(-7);
+  assert.ok(rt.memory.buffer.byteLength > before, "the memory grew");
+  arrays.forEach((a, i) => {
+    assert.equal(a.length, lengths[i], `array ${i} keeps its length after the memory grew`);
+    assert.ok(a.every((x) => x === i + 1), `array ${i} keeps its values`);
+  });
+  // Made after the growth: still disjoint from the others and from the next call's arena.
+  // It takes the space the arena just filled with -7s, so zeroing it matters.
+  const late = rt.allocateResident(100)!;
+  assert.ok(late.every((x) => x === 0), "an array on used memory is zeroed");
+  late.fill(42);
+  rt.reset();
+  rt.f32(rt.alloc(4096), 1024).fill(-1);
+  assert.ok(late.every((x) => x === 42));
+  arrays.forEach((a, i) => assert.ok(a.every((x) => x === i + 1), `array ${i} untouched by the later arena`));
+});
+
+test("residentPointer is -1 for arrays outside wasm memory, and private memory gives no resident arrays", () => {
+  const rt = new WasmRuntime({ threads: 1 });
+  assert.equal(rt.allocateResident(10), null, "a private memory would detach resident views when it grows");
+  assert.equal(rt.residentPointer(new Float32Array(8)), -1);
+});
+
+test("a collected resident array's block is reused", { skip: noSharedMemory }, async () => {
+  const rt = sharedRuntime()!;
+  const keep = rt.allocateResident(256)!;
+  const dropped = rt.residentPointer(rt.allocateResident(1000)!.fill(9));
+  const above = rt.allocateResident(512)!;
+  // Finalizers run between tasks, after a collection.
+  let reused = -1;
+  for (let attempt = 0; attempt < 20 && reused !== dropped; attempt++) {
+    collectGarbage();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const probe = rt.allocateResident(1000)!;
+    reused = rt.residentPointer(probe);
+    assert.ok(probe.every((x) => x === 0), "a reused block is zeroed");
+    probe.fill(3);
+    assert.ok(keep.every((x) => x === 0) && above.every((x) => x === 0), "reuse never touches live arrays");
+  }
+  assert.equal(reused, dropped, "the dropped array's block was handed out again");
+});
