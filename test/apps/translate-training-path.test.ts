@@ -45,3 +45,31 @@ test("the loss over the target tokens only gives the padded loss and its gradien
   assert.ok(Math.abs(tokensOnly.item() - padded.item()) < 1e-6, `loss ${tokensOnly.item()} vs ${padded.item()}`);
   for (const [name, grad] of gradsOf(model)) assertClose(flint.tensor(Array.from(grad)), Array.from(expected.get(name)!), { atol: 1e-6, rtol: 1e-5, message: name });
 });
+
+test("teacher-forced decoder states (embedding half projected once) equal the step-by-step cell, values and gradients", () => {
+  for (const attention of [true, false]) {
+    const model = new Translator({ sourceVocabSize: 13, targetVocabSize: 17, hidden: 12, attention, dropout: 0 });
+    const { source, decoderInputs } = batchOf(3);
+    const [first, memory] = model.encode(source.ids, source.lengths, source.paddingMask);
+    const fast = model.decoder.states(decoderInputs, first, memory);
+    // A fixed random weighting of the states, so every state element gets its own gradient.
+    flint.manualSeed(5);
+    const probe = flint.randn([...fast.shape]);
+    fast.mul(probe).sum().backward();
+    const expected = gradsOf(model);
+    model.zeroGrad();
+
+    const [state0, memory2] = model.encode(source.ids, source.lengths, source.paddingMask);
+    const embedded = model.decoder.embedding.forward(decoderInputs);
+    let state = state0;
+    const steps: flint.Tensor[] = [];
+    for (let t = 0; t < decoderInputs.shape[1]; t++) {
+      [state] = model.decoder.step(embedded.select(1, t), state, memory2);
+      steps.push(state);
+    }
+    const slow = flint.stack(steps, 1);
+    slow.mul(probe).sum().backward();
+    assertClose(fast, slow, { atol: 1e-6, rtol: 1e-5, message: `states (attention ${attention})` });
+    for (const [name, grad] of gradsOf(model)) assertClose(flint.tensor(Array.from(grad)), Array.from(expected.get(name)!), { atol: 1e-6, rtol: 1e-5, message: `${name} (attention ${attention})` });
+  }
+});
