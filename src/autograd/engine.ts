@@ -1,7 +1,9 @@
+import type { Storage } from "../core/dtype.js";
 import { fail, fmtShape } from "../core/errors.js";
 import { sameShape } from "../core/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { noGrad } from "./grad-mode.js";
+import { RegionGradient } from "./region-gradient.js";
 
 export interface BackwardOptions {
   retainGraph?: boolean;
@@ -37,7 +39,14 @@ export function runBackward(roots: Tensor[], gradients: Tensor[], options: Backw
   const found = new Map<Tensor, Tensor>();
   // Gradient sums created by accumulate and referenced only by `grads` (see accumulate).
   const owned = new Set<Tensor>();
-  roots.forEach((root, i) => accumulate(grads, owned, root, gradients[i]));
+  // How many gradients each storage has carried: a storage that carried one gradient only, and
+  // holds no tensor of the graph, is referenced by that gradient alone (see leafGradient).
+  const gradientStorages = new Map<Storage, number>();
+  roots.forEach((root, i) => {
+    // The seeds belong to the caller: never hand one out as a .grad.
+    gradientStorages.set(gradients[i].storage, 2);
+    accumulate(grads, owned, root, gradients[i]);
+  });
   const order = reverseTopologicalOrder(roots);
 
   noGrad(() => {
@@ -54,7 +63,13 @@ export function runBackward(roots: Tensor[], gradients: Tensor[], options: Backw
       const inputGrads = node.apply(grad);
       node.inputs.forEach((input, i) => {
         const g = inputGrads[i];
-        if (g !== null && g !== undefined && input.requiresGrad) accumulate(grads, owned, input, g);
+        if (g === null || g === undefined || !input.requiresGrad) return;
+        if (g instanceof RegionGradient) {
+          accumulateRegion(grads, owned, input, g);
+        } else {
+          gradientStorages.set(g.storage, (gradientStorages.get(g.storage) ?? 0) + 1);
+          accumulate(grads, owned, input, g);
+        }
       });
       if (!options.retainGraph) node.release();
       grads.delete(tensor);
@@ -62,15 +77,26 @@ export function runBackward(roots: Tensor[], gradients: Tensor[], options: Backw
   });
 
   if (wanted && inputs) return inputs.map((t) => found.get(t) ?? grads.get(t) ?? null);
+  const graphStorages = new Set(order.map((t) => t.storage));
   for (const [tensor, grad] of grads) {
     if (tensor.gradFn === null && tensor.requiresGrad) {
-      // A fresh tensor per leaf: gradients flowing out of an op can share storage (add hands the
-      // same tensor to both inputs), and users and optimizers modify .grad in place. A sum the
-      // engine owns is already fresh.
-      tensor.grad = noGrad(() => (tensor.grad ? tensor.grad.add(grad) : owned.has(grad) ? grad : grad.clone()));
+      tensor.grad = noGrad(() => (tensor.grad ? tensor.grad.add(grad) : leafGradient(grad, owned, gradientStorages, graphStorages)));
     }
   }
   return [];
+}
+
+/**
+ * The tensor a leaf's .grad becomes: a fresh one, since users and optimizers modify .grad in
+ * place while gradients flowing out of an op can share storage (add hands the same tensor to
+ * both inputs; a view passes its gradient through). The gradient itself is fresh already when
+ * the engine made it (a sum), or when its storage carried no other gradient and holds no tensor
+ * of the graph (a weight gradient straight out of its op's GEMM); only otherwise is it cloned.
+ */
+function leafGradient(grad: Tensor, owned: Set<Tensor>, gradientStorages: Map<Storage, number>, graphStorages: Set<Storage>): Tensor {
+  if (owned.has(grad)) return grad;
+  if (gradientStorages.get(grad.storage) === 1 && !graphStorages.has(grad.storage)) return grad;
+  return grad.clone();
 }
 
 /**
@@ -91,6 +117,26 @@ function accumulate(grads: Map<Tensor, Tensor>, owned: Set<Tensor>, tensor: Tens
   const sum = noGrad(() => previous.add(grad));
   owned.add(sum);
   grads.set(tensor, sum);
+}
+
+/**
+ * Adds a slicing view's gradient into `tensor`'s running gradient: in place, region only, when
+ * the sum is the engine's own tensor (referenced by nothing else); otherwise the region is
+ * materialized (zeros around it) once, and that fresh tensor becomes the engine's sum.
+ */
+function accumulateRegion(grads: Map<Tensor, Tensor>, owned: Set<Tensor>, tensor: Tensor, grad: RegionGradient): void {
+  if (!sameShape(grad.shape, tensor.shape)) {
+    fail("backward", `gradient of shape ${fmtShape(grad.shape)} does not match tensor of shape ${fmtShape(tensor.shape)}`);
+  }
+  const previous = grads.get(tensor);
+  if (previous !== undefined && owned.has(previous) && previous.dtype === grad.grad.dtype) {
+    grad.addInto(previous);
+    return;
+  }
+  const dense = grad.materialize();
+  owned.add(dense);
+  grads.set(tensor, dense);
+  if (previous !== undefined) accumulate(grads, owned, tensor, previous);
 }
 
 /** sum += grad for a dense float32 `sum` and a contiguous float32 `grad` of its shape; false when the layouts do not allow it. */

@@ -1,3 +1,4 @@
+import { RegionGradient } from "../autograd/region-gradient.js";
 import { backend } from "../backend/registry.js";
 import { allocate, promoteTypes } from "../core/dtype.js";
 import { fail, fmtShape } from "../core/errors.js";
@@ -7,7 +8,7 @@ import { Tensor, type SliceSpec } from "../tensor/tensor.js";
 import { fromStorage, record, sumToShape, viewOf } from "./util.js";
 
 /** A view op: the output shares storage; the gradient is mapped back by `backward`. */
-function viewOp(name: string, x: Tensor, layout: Layout, backward: (g: Tensor) => Tensor): Tensor {
+function viewOp(name: string, x: Tensor, layout: Layout, backward: (g: Tensor) => Tensor | RegionGradient): Tensor {
   return record(name, viewOf(x, layout), [x], (g) => [backward(g)]);
 }
 
@@ -110,14 +111,7 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
     fail("narrow", `start (${start}) + length (${length}) exceeds dimension ${dim} of size ${size} (shape ${fmtShape(x.shape)})`);
   }
   const from = x.shape.slice();
-  return viewOp("narrow", x, x.layout.narrow(d, s, length), (g) => padInto(g, from, (l) => l.narrow(d, s, length)));
-}
-
-/** Zeros of `shape` with `g` written into the region `region` selects (the adjoint of a slicing view). */
-function padInto(g: Tensor, shape: readonly number[], region: (l: Layout) => Layout): Tensor {
-  const storage = allocate(g.dtype, numel(shape));
-  backend().assign(storage, region(Layout.contiguous(shape)), g.storage, g.layout);
-  return fromStorage(storage, shape, g.dtype);
+  return viewOp("narrow", x, x.layout.narrow(d, s, length), (g) => new RegionGradient(g, from, (l) => l.narrow(d, s, length)));
 }
 
 export function select(x: Tensor, dim: number, index: number): Tensor {
@@ -126,12 +120,12 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
   const i = index < 0 ? index + size : index;
   if (!Number.isInteger(i) || i < 0 || i >= size) fail("select", `index ${index} is out of bounds for dimension ${dim} with size ${size}`);
   const from = x.shape.slice();
-  return viewOp("select", x, x.layout.select(d, i), (g) => padInto(g, from, (l) => l.select(d, i)));
+  return viewOp("select", x, x.layout.select(d, i), (g) => new RegionGradient(g, from, (l) => l.select(d, i)));
 }
 
 function stepSlice(x: Tensor, dim: number, start: number, count: number, step: number): Tensor {
   const from = x.shape.slice();
-  return viewOp("slice", x, x.layout.slice(dim, start, count, step), (g) => padInto(g, from, (l) => l.slice(dim, start, count, step)));
+  return viewOp("slice", x, x.layout.slice(dim, start, count, step), (g) => new RegionGradient(g, from, (l) => l.slice(dim, start, count, step)));
 }
 
 /** Python indexing, one spec per leading dim: a number selects, [start, end, step] slices, null keeps all. */

@@ -224,3 +224,67 @@ test("gradients summed in place by the engine never leak into another tensor's g
   total.backward();
   assertClose(y.grad!, [24, 48]);
 });
+
+test("a leaf's .grad never shares storage with another gradient, a seed or a tensor of the graph", () => {
+  // Each case gives two leaves gradients that flow from one storage, or a gradient that is a
+  // graph tensor or the caller's seed; editing one .grad in place must change nothing else.
+  const a = flint.tensor([1, 2]).requiresGrad_();
+  const b = flint.tensor([3]).requiresGrad_();
+  flint.cat([a, b]).mul(flint.tensor([2, 3, 4])).sum().backward(); // cat hands views of one gradient to a and b
+  a.grad!.mul_(0);
+  assertClose(b.grad!, [4]);
+
+  const c = flint.tensor([1, 2]).requiresGrad_();
+  const seed = flint.tensor([5, 6]);
+  c.clone().backward(seed); // clone passes the seed itself through
+  c.grad!.mul_(0);
+  assertClose(seed, [5, 6]);
+
+  const d = flint.tensor([[1, 2], [3, 4]]).requiresGrad_();
+  const e = flint.tensor([[1, 0], [0, 1]]).requiresGrad_();
+  const product = d.matmul(e); // d W-style gradients straight out of their GEMMs: fresh, not cloned
+  product.sum().backward();
+  d.grad!.mul_(0);
+  assertClose(e.grad!.reshape([-1]), [4, 4, 6, 6]);
+  assertClose(product.reshape([-1]), [1, 2, 3, 4]);
+
+  const f = flint.tensor([2, 3]).requiresGrad_();
+  const g = flint.tensor([4, 5]).requiresGrad_();
+  f.mul(g).sum().backward(); // d f = g and d g = f, each computed as a product with the incoming gradient
+  f.grad!.mul_(0);
+  assertClose(g, [4, 5]);
+  assertClose(g.grad!, [2, 3]);
+  assertClose(f, [2, 3]);
+});
+
+test("slicing views add their gradients into the base's gradient region by region", () => {
+  // A time loop over x.select(1, t) (each step weighted differently), plus overlapping narrows,
+  // a strided slice and a direct use of x, in an order that mixes region and dense contributions.
+  flint.manualSeed(3);
+  const x = flint.randn([3, 5, 4]).requiresGrad_();
+  const w = flint.randn([3, 5, 4]);
+  let loss = x.narrow(1, 1, 3).mul(w.narrow(1, 1, 3)).sum(); // region first
+  for (let t = 0; t < 5; t++) loss = loss.add(x.select(1, t).mul(w.select(1, t)).mul(t + 1).sum());
+  loss = loss.add(x.square().sum()); // a dense contribution in between
+  loss = loss.add(x.narrow(1, 2, 3).sum()); // overlaps the first narrow
+  loss = loss.add(x.slice(null, null, [null, null, 2]).mul(7).sum()); // every other column (a stepped region)
+  loss.backward();
+  const xs = x.detach();
+  const stepWeight = flint.arange(1, 6).reshape([1, 5, 1]);
+  const inFirstNarrow = flint.tensor([0, 1, 1, 1, 0]).reshape([1, 5, 1]);
+  const inSecondNarrow = flint.tensor([0, 0, 1, 1, 1]).reshape([1, 5, 1]);
+  const everyOtherColumn = flint.tensor([7, 0, 7, 0]).reshape([1, 1, 4]);
+  const expected = w.mul(inFirstNarrow).add(w.mul(stepWeight)).add(xs.mul(2)).add(inSecondNarrow).add(everyOtherColumn);
+  assertClose(x.grad!, expected, { atol: 1e-5 });
+  // The same loop with only region contributions: the first one becomes the sum, the rest go into it.
+  const y = flint.randn([2, 6]).requiresGrad_();
+  let total = y.select(0, 0).sum();
+  for (let j = 0; j < 6; j++) total = total.add(y.select(1, j).mul(j).sum());
+  total.backward();
+  assertClose(y.grad!.reshape([-1]), [1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4, 5]);
+  // A dense gradient first (x.mul runs last forward, so first backward), then a region into it.
+  const z = flint.tensor([1, 2, 3]).requiresGrad_();
+  const viewed = z.narrow(0, 1, 2);
+  viewed.sum().add(z.mul(3).sum()).backward();
+  assertClose(z.grad!, [3, 4, 4]);
+});
