@@ -55,6 +55,21 @@ export function reduce(args: usize, tid: i32, nthreads: i32): void {
     }
     return;
   }
+  if (op == SUM && os3 == 1 && s3 != 1 && o3 >= 4) {
+    // Column sums (a bias gradient, g.sum(0)): read the reduced rows in order and add each into
+    // a block of up to 16 neighbouring outputs at once, so every read uses a whole cache line;
+    // one output per column would walk memory with the row stride. Each output's sum keeps the
+    // scalar walk's order, in f64. Shares take interleaved (row, block) tasks.
+    const blocks = (o3 + 15) >> 4;
+    const tasks = o0 * o1 * o2 * blocks;
+    for (let t = tid; t < tasks; t += nthreads) {
+      const r = t / blocks, first = (t % blocks) << 4;
+      const i2 = r % o2, r1 = r / o2, i1 = r1 % o1, i0 = r1 / o1;
+      const base = x + <usize>(i0 * os0 + i1 * os1 + i2 * os2 + first) * 4;
+      sumColumns(base, out + <usize>(r * o3 + first) * 4, min(16, o3 - first), n0, n1, n2, n3, s0, s1, s2, s3);
+    }
+    return;
+  }
   const total = o0 * o1 * o2 * o3;
   const per = ((total + nthreads - 1) / nthreads + 15) & ~15;
   const start = tid * per;
@@ -81,6 +96,78 @@ export function reduce(args: usize, tid: i32, nthreads: i32): void {
       }
     }
     store<f32>(out + (<usize>e << 2), <f32>acc);
+  }
+}
+
+/** The low (lowF64) and high (highF64) two lanes of four floats, as f64x2. */
+// @ts-ignore: decorator
+@inline function lowF64(v: v128): v128 {
+  return f64x2.promote_low_f32x4(v);
+}
+
+// @ts-ignore: decorator
+@inline function highF64(v: v128): v128 {
+  return f64x2.promote_low_f32x4(v128.shuffle<u32>(v, v, 2, 3, 0, 1));
+}
+
+/**
+ * out[0..count) (count <= 16) = the f64 sums over the inner block of the columns starting at
+ * `base`: whole blocks of 16 in eight f64x2 accumulators, then fours, then single columns.
+ */
+function sumColumns(base: usize, out: usize, count: i32, n0: i32, n1: i32, n2: i32, n3: i32, s0: i32, s1: i32, s2: i32, s3: i32): void {
+  let i = 0;
+  if (count == 16) {
+    let a0 = f64x2.splat(0), a1 = f64x2.splat(0), a2 = f64x2.splat(0), a3 = f64x2.splat(0);
+    let a4 = f64x2.splat(0), a5 = f64x2.splat(0), a6 = f64x2.splat(0), a7 = f64x2.splat(0);
+    for (let j0 = 0; j0 < n0; j0++) {
+      for (let j1 = 0; j1 < n1; j1++) {
+        for (let j2 = 0; j2 < n2; j2++) {
+          for (let j3 = 0; j3 < n3; j3++) {
+            const p = base + <usize>(j0 * s0 + j1 * s1 + j2 * s2 + j3 * s3) * 4;
+            const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+            a0 = f64x2.add(a0, lowF64(v0));
+            a1 = f64x2.add(a1, highF64(v0));
+            a2 = f64x2.add(a2, lowF64(v1));
+            a3 = f64x2.add(a3, highF64(v1));
+            a4 = f64x2.add(a4, lowF64(v2));
+            a5 = f64x2.add(a5, highF64(v2));
+            a6 = f64x2.add(a6, lowF64(v3));
+            a7 = f64x2.add(a7, highF64(v3));
+          }
+        }
+      }
+    }
+    v128.store(out, v128.shuffle<f32>(f32x4.demote_f64x2_zero(a0), f32x4.demote_f64x2_zero(a1), 0, 1, 4, 5));
+    v128.store(out, v128.shuffle<f32>(f32x4.demote_f64x2_zero(a2), f32x4.demote_f64x2_zero(a3), 0, 1, 4, 5), 16);
+    v128.store(out, v128.shuffle<f32>(f32x4.demote_f64x2_zero(a4), f32x4.demote_f64x2_zero(a5), 0, 1, 4, 5), 32);
+    v128.store(out, v128.shuffle<f32>(f32x4.demote_f64x2_zero(a6), f32x4.demote_f64x2_zero(a7), 0, 1, 4, 5), 48);
+    return;
+  }
+  for (; i + 4 <= count; i += 4) {
+    let lo = f64x2.splat(0), hi = f64x2.splat(0);
+    const q = base + (<usize>i << 2);
+    for (let j0 = 0; j0 < n0; j0++) {
+      for (let j1 = 0; j1 < n1; j1++) {
+        for (let j2 = 0; j2 < n2; j2++) {
+          for (let j3 = 0; j3 < n3; j3++) {
+            const v = v128.load(q + <usize>(j0 * s0 + j1 * s1 + j2 * s2 + j3 * s3) * 4);
+            lo = f64x2.add(lo, lowF64(v));
+            hi = f64x2.add(hi, highF64(v));
+          }
+        }
+      }
+    }
+    v128.store(out + (<usize>i << 2), v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
+  }
+  for (; i < count; i++) {
+    let acc: f64 = 0;
+    const q = base + (<usize>i << 2);
+    for (let j0 = 0; j0 < n0; j0++) {
+      for (let j1 = 0; j1 < n1; j1++) {
+        for (let j2 = 0; j2 < n2; j2++) acc = foldRow(SUM, q + <usize>(j0 * s0 + j1 * s1 + j2 * s2) * 4, n3, s3, acc);
+      }
+    }
+    store<f32>(out + (<usize>i << 2), <f32>acc);
   }
 }
 

@@ -251,3 +251,16 @@ test("a large sum splits across threads; an all-reduction gives one element", ()
   assertAllClose(reduceOn(rt, "sum", x.data, x.layout, [0, 1, 2, 3])!, jsBackend.reduce("sum", x.data, x.layout, [0, 1, 2, 3]), 1e-2, "full sum");
   assertSameValues(reduceOn(rt, "max", x.data, x.layout, [3])!, jsBackend.reduce("max", x.data, x.layout, [3]), "max over rows");
 });
+
+test("column sums (a bias gradient, g.sum(0)) match the JS backend in blocks of 16, fours and single columns", () => {
+  const r = rng(31);
+  for (const { label, rt } of RUNTIMES) {
+    // Widths that leave every kind of tail; leading reduced dims, some with a kept dim between.
+    for (const [shape, dims] of [[[129, 83], [0]], [[3, 7, 50], [0, 1]], [[6, 5, 37], [0]], [[40, 16], [0]], [[9, 4, 2, 21], [0, 2]]] as [number[], number[]][]) {
+      const x = randomView(r, shape, "contiguous", [0, shape.length - 1]);
+      if (r() < 0.5) withSpecials(r, x.data);
+      const got = reduceOn(rt, "sum", x.data, x.layout, dims)!;
+      assertAllClose(got, jsBackend.reduce("sum", x.data, x.layout, dims), 1e-5, `${label}: sum over [${dims}] of [${shape}]`);
+    }
+  }
+});

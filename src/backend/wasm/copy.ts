@@ -12,6 +12,24 @@ const MAX_DIMS = 4;
  * stridedCopy kernel; null when its coalesced walk has more dims than the kernel takes.
  */
 export function stridedCopyOn(rt: WasmRuntime, x: Float32Array, xl: Layout): Float32Array | null {
+  const dense = denseInArena(rt, x, xl);
+  return dense === null ? null : copyOut(dense);
+}
+
+/**
+ * dst[offset ..] = the view's elements in row-major order (an assign into a contiguous region),
+ * without an intermediate JS copy; false when the kernel cannot walk the view. The view is read
+ * into wasm memory before dst is written, so the two may overlap.
+ */
+export function stridedAssignOn(rt: WasmRuntime, dst: Float32Array, offset: number, x: Float32Array, xl: Layout): boolean {
+  const dense = denseInArena(rt, x, xl);
+  if (dense === null) return false;
+  dst.set(dense, offset);
+  return true;
+}
+
+/** The view's elements, dense, in the arena (valid until the next backend call); null when the walk has too many dims. */
+function denseInArena(rt: WasmRuntime, x: Float32Array, xl: Layout): Float32Array | null {
   const walk = coalesce([xl, Layout.contiguous(xl.shape)]);
   if (walk.shape.length > MAX_DIMS) return null;
   rt.reset();
@@ -25,5 +43,5 @@ export function stridedCopyOn(rt: WasmRuntime, x: Float32Array, xl: Layout): Flo
   const args = rt.alloc(14 * 4);
   rt.i32(args, 14).set([staged.ptr, out, ...shape, ...srcStrides, ...dstStrides]);
   rt.run("stridedCopy", args, Math.min(shape[0] * shape[1], rt.sharesFor(Math.floor(xl.size / MIN_ELEMENTS_PER_THREAD))));
-  return copyOut(rt.f32(out, xl.size));
+  return rt.f32(out, xl.size);
 }

@@ -1,11 +1,12 @@
 import type { DType, Storage } from "../../core/dtype.js";
 import type { Layout } from "../../core/layout.js";
+import { sameShape } from "../../core/shape.js";
 import type { AttentionSpec, AvgPoolDivisor, Backend, BinaryOp, ConvGeometry, ConvGrads, ConvGradsWanted, ReduceOp, UnaryOp, WindowGeometry } from "../backend.js";
 import { jsBackend } from "../js/index.js";
 import { registerBackend } from "../registry.js";
 import { binaryOn, unaryOn, wasmBinaryHandles, wasmUnaryHandles } from "./elementwise.js";
 import { attentionBackwardOn, attentionForwardOn } from "./attention.js";
-import { stridedCopyOn } from "./copy.js";
+import { stridedAssignOn, stridedCopyOn } from "./copy.js";
 import { conv2dBackwardOn, conv2dOn } from "./conv.js";
 import { matmulOn } from "./matmul.js";
 import { layerNormBackwardOn, layerNormOn } from "./normalization.js";
@@ -78,6 +79,15 @@ export const wasmBackend: Backend = {
       if (out !== null) return out;
     }
     return jsBackend.copy(x, xl, outDtype);
+  },
+  assign(dst: Storage, dstLayout: Layout, src: Storage, srcLayout: Layout): void {
+    // A strided float32 source written into a contiguous region (a slicing view's gradient, cat):
+    // read through the wasm kernel straight into place, instead of a JS walk into a temporary.
+    const strided = srcLayout.size >= MIN_STRIDED_COPY_ELEMENTS && !srcLayout.isContiguous() && dstLayout.isContiguous();
+    if (strided && src instanceof Float32Array && dst instanceof Float32Array && sameShape(srcLayout.shape, dstLayout.shape)) {
+      if (stridedAssignOn(wasmRuntime(), dst, dstLayout.offset, src, srcLayout)) return;
+    }
+    jsBackend.assign(dst, dstLayout, src, srcLayout);
   },
   binary(op: BinaryOp, a: Storage, al: Layout, b: Storage, bl: Layout, outDtype: DType): Storage {
     if (a instanceof Float32Array && b instanceof Float32Array && wasmBinaryHandles(op, outDtype, al.size)) {
