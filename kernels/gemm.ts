@@ -404,3 +404,66 @@ export function gemmPackB(args: usize, dst: usize): void {
   if (block <= 0) block = max(n, 1);
   packB(<usize>load<u32>(args, 16), load<i32>(args, 24), load<i32>(args, 28), block, load<i32>(args, 36), k, 0, n, dst);
 }
+
+/**
+ * Packs columns [j0, j0 + nc) of B [k, n] (element strides rs, cs) into `dst` as NR-wide panels
+ * spanning all of K (the last one zero-padded), the layout `gemmPrepackedColumns` reads, for a
+ * caller that orders or fills the panels itself.
+ */
+export function gemmPackColumns(b: usize, rs: i32, cs: i32, k: i32, j0: i32, nc: i32, dst: usize): void {
+  packB(b, rs, cs, j0 + nc, 0, k, j0, nc, dst);
+}
+
+/**
+ * Columns [j0, j1) of C (row stride ldc) = A [m, k] (element strides ars, acs) @ B, or += when
+ * `accumulate`, on the calling thread, with B already in panels spanning all of K (panel j / NR
+ * at packed + (j / NR) * k * NR floats, from gemmPackB or gemmPackColumns). j0 is a multiple of NR.
+ * `scratch` holds gemmScratchBytes() bytes private to the calling thread.
+ */
+export function gemmPrepackedColumns(a: usize, ars: i32, acs: i32, packed: usize, k: i32, c: usize, ldc: i32, m: i32, j0: i32, j1: i32, accumulate: bool, scratch: usize): void {
+  const op = changetype<Op>(scratch + <usize>(gemmScratchBytes() - OP_BYTES));
+  op.a = a; op.ars = ars; op.acs = acs;
+  op.b = 0; op.brs = 0; op.bcs = 0; op.bBlock = max(j1, 1); op.bBlockStride = 0;
+  op.c = c; op.ldc = ldc; op.cBlock = max(j1, 1); op.cBlockStride = 0;
+  op.bias = 0; op.biasMode = 0; op.relu = false; op.accumulate = accumulate;
+  op.k = k;
+  op.packedB = packed;
+  gemmOp(op, m, j0, j1, scratch);
+}
+
+/**
+ * gemmBlocked with B already in panels spanning all of K (panel j / NR at packed + (j / NR) * k
+ * * NR floats), for kernels that pack B themselves (a convolution's im2col written straight into
+ * panels): C = A @ B (+ bias[i] on row i).
+ */
+export function gemmBlockedPrepacked(a: usize, ars: i32, acs: i32, packed: usize, c: usize, ldc: i32, cBlock: i32, cBlockStride: i32, m: i32, n: i32, k: i32, biasRows: usize, scratch: usize): void {
+  const op = changetype<Op>(scratch + <usize>(gemmScratchBytes() - OP_BYTES));
+  op.a = a; op.ars = ars; op.acs = acs;
+  op.b = 0; op.brs = 0; op.bcs = 0; op.bBlock = max(n, 1); op.bBlockStride = 0;
+  op.c = c; op.ldc = ldc; op.cBlock = max(cBlock, 1); op.cBlockStride = cBlockStride;
+  op.bias = biasRows; op.biasMode = biasRows != 0 ? BIAS_ROWS : 0; op.relu = false; op.accumulate = false;
+  op.k = k;
+  op.packedB = packed;
+  gemmOp(op, m, 0, n, scratch);
+}
+
+/** Packs rows [0, m) x columns [0, k) of A (element strides rs, cs) into MR-row panels (panel i / MR at dst + (i / MR) * k * MR floats), for kernels that run their own tile loop. */
+export function gemmPackRows(a: usize, rs: i32, cs: i32, m: i32, k: i32, dst: usize): void {
+  packA(a, rs, cs, m, k, dst);
+}
+
+/** One MR x NR tile of A @ B from packed panels (gemmPackRows, gemmPackColumns) over k steps, into `tile` (MR rows of NR floats). */
+export function gemmTile(k: i32, packedRows: usize, packedColumns: usize, tile: usize): void {
+  micro(k, packedRows, packedColumns, tile, NR * 4, false, false, 0, 0);
+}
+
+/** gemmTile added into C (row stride ld bytes) instead: C += A @ B for one whole tile. */
+export function gemmTileAdd(k: i32, packedRows: usize, packedColumns: usize, c: usize, ld: usize): void {
+  micro(k, packedRows, packedColumns, c, ld, true, false, 0, 0);
+}
+
+/** The transpose of a 4x4 block (rows r0..r3), row i of it stored at dst + i * stride bytes, for kernels that pack panels themselves. */
+// @ts-ignore: decorator
+@inline export function gemmTranspose4(r0: v128, r1: v128, r2: v128, r3: v128, dst: usize, stride: usize): void {
+  transpose4(r0, r1, r2, r3, dst, stride);
+}

@@ -8,13 +8,14 @@ import { geometryFields } from "./window.js";
 
 /**
  * Convolution in one trip to wasm memory each way. Forward: the kernel convForward takes a few
- * samples at a time, writes their im2col columns as [K, S*L] (K = C*kH*kW, L = outH*outW) in
- * cache, and multiplies each group's weight [O/g, K/g] by them with the bias as the GEMM's
- * epilogue, writing [N, O, L] directly through blocked output columns. Backward: the gradient
- * becomes rows [O, N*L] (their sums are the bias gradient); then convBackward goes a few samples
- * at a time as well: it rebuilds their columns in cache and adds their share of the weight
- * gradient (rows @ columns^T) into a per-thread partial, and computes their input gradient
- * (weight^T @ rows, then col2im). No intermediate leaves wasm memory, and none is batch-sized.
+ * samples at a time and writes their im2col columns [K, S*L] (K = C*kH*kW, L = outH*outW)
+ * straight into the GEMM's packed panels in cache, then multiplies each group's weight [O/g, K/g]
+ * by them with the bias as the GEMM's epilogue, writing [N, O, L] directly through blocked output
+ * columns. Backward: the gradient becomes rows [O, N*L] (their sums are the bias gradient); then
+ * convBackward goes a few samples at a time as well: it packs their transposed columns and adds
+ * their share of the weight gradient (rows @ columns^T) into a per-thread partial, and computes
+ * their input gradient (weight^T @ rows) a register tile at a time, each tile added straight into
+ * the input gradient (col2im). No intermediate leaves wasm memory, and none is batch-sized.
  */
 
 // Output channels per thread task in convGradRows below which one thread does them all.
@@ -22,8 +23,8 @@ const MIN_GRAD_ELEMENTS_PER_THREAD = 64 * 1024;
 // As in matmul.ts: smaller GEMMs are not split across threads.
 const MIN_MACS_PER_THREAD = 64 * 1024;
 /**
- * im2col columns per task (floats) of the forward pass and the input gradient: 512 KiB, so a
- * task's columns stay in its core's L2 between the GEMM and im2col / col2im.
+ * im2col columns per task (floats): 512 KiB, so a task's packed columns stay in its core's L2
+ * between packing and the GEMM.
  */
 const CHUNK_COLUMN_FLOATS = 128 * 1024;
 
@@ -39,19 +40,38 @@ function stageWeight(rt: WasmRuntime, w: Storage, wl: Layout): number {
   return stageArray(rt, dense as Float32Array);
 }
 
+const roundUp = (value: number, multiple: number) => Math.ceil(value / multiple) * multiple;
+
+/**
+ * Bytes of one share's buffer (kernels/conv.ts's layout): 8 row entries and a GEMM tile (256
+ * bytes), the column table (12 bytes per column, 64-byte aligned), then the packed panels: the
+ * forward pass's columns [K/g, chunk*L]; the backward pass's transposed columns or gradient rows
+ * [O/g, chunk*L], whichever is larger, followed (for the input gradient) by every group's
+ * weight^T [K/g, O/g] (one block of whole 4-row tiles per kernel offset).
+ */
+function shareBufferBytes(g: ConvGeometry, chunkColumns: number, backward: boolean, inputGradient: boolean): number {
+  const { groupRows, groupOut } = sizes(g);
+  const panelColumns = roundUp(chunkColumns, 8);
+  const table = 256 + roundUp(12 * chunkColumns, 64);
+  if (!backward) return roundUp(table + groupRows * panelColumns * 4, 64);
+  const panels = Math.max(roundUp(groupRows, 8) * chunkColumns * 4, groupOut * panelColumns * 4);
+  const packedWeight = inputGradient ? g.groups * g.kernelHeight * g.kernelWidth * roundUp(g.channels / g.groups, 4) * groupOut * 4 : 0;
+  return roundUp(table + roundUp(panels, 64) + packedWeight, 64);
+}
+
 /**
  * Tasks of a few samples each (convForward, convBackward): samples per task, shares, and each
- * share's column buffer and GEMM scratch.
+ * share's buffer and GEMM scratch.
  */
-function sampleTasks(rt: WasmRuntime, g: ConvGeometry) {
+function sampleTasks(rt: WasmRuntime, g: ConvGeometry, backward: boolean, inputGradient: boolean) {
   const { length, columns, rows } = sizes(g);
   const macs = g.outChannels * columns * (rows / g.groups);
   const chunk = Math.max(1, Math.floor(CHUNK_COLUMN_FLOATS / (rows * length)));
   const shares = Math.min(Math.ceil(g.batch / chunk), rt.sharesFor(Math.floor(macs / MIN_MACS_PER_THREAD)));
-  const colsBytes = Math.ceil((rows * chunk * length * 4) / 64) * 64;
-  const colsBuffers = rt.alloc(shares * colsBytes);
+  const bufferBytes = shareBufferBytes(g, chunk * length, backward, inputGradient);
+  const buffers = rt.alloc(shares * bufferBytes);
   const scratch = rt.alloc(shares * rt.exported("gemmScratchBytes")());
-  return { chunk, shares, colsBuffers, colsBytes, scratch };
+  return { chunk, shares, buffers, bufferBytes, scratch };
 }
 
 export function conv2dOn(rt: WasmRuntime, x: Storage, xl: Layout, w: Storage, wl: Layout, bias: Storage | null, bl: Layout | null, g: ConvGeometry): Float32Array {
@@ -62,12 +82,12 @@ export function conv2dOn(rt: WasmRuntime, x: Storage, xl: Layout, w: Storage, wl
   const out = rt.alloc(g.outChannels * columns * 4);
   // The kernel reads whole 4-row tiles of the bias.
   const biasPtr = bias !== null && bl !== null ? stageArray(rt, jsBackend.copy(bias, bl, "float32") as Float32Array, 8) : 0;
-  const { chunk, shares, colsBuffers, colsBytes, scratch } = sampleTasks(rt, g);
+  const { chunk, shares, buffers, bufferBytes, scratch } = sampleTasks(rt, g, false, false);
   const args = rt.alloc(33 * 4);
   rt.i32(args, 33).set([
     sx.ptr, ...sx.strides, 0, 0, 0,
     ...geometryFields(g),
-    0, 0, weight, out, biasPtr, g.groups, g.outChannels, chunk, colsBuffers, colsBytes, scratch,
+    0, 0, weight, out, biasPtr, g.groups, g.outChannels, chunk, buffers, bufferBytes, scratch,
   ]);
   rt.run("convForward", args, shares);
   return unstage(rt, out, g.outChannels * columns);
@@ -93,11 +113,11 @@ export function conv2dBackwardOn(rt: WasmRuntime, grad: Storage, gl: Layout, x: 
   const weight = want.input ? stageWeight(rt, w, wl) : 0;
   const inputSize = g.batch * g.channels * g.inHeight * g.inWidth;
   const inputGrad = want.input ? rt.alloc(inputSize * 4) : 0;
-  const { chunk, shares, colsBuffers, colsBytes, scratch } = sampleTasks(rt, g);
+  const { chunk, shares, buffers, bufferBytes, scratch } = sampleTasks(rt, g, true, want.input);
   let foldArgs = 0;
   if (want.input) {
     foldArgs = rt.alloc(22 * 4);
-    rt.i32(foldArgs, 22).set([0, 0, chunk * length, 1, 0, inputGrad, 0, 0, ...geometryFields(g)]);
+    rt.i32(foldArgs, 22).set([0, 0, 0, 0, 0, inputGrad, 0, 0, ...geometryFields(g)]);
   }
   const weightSize = g.outChannels * groupRows;
   const partials = want.weight ? rt.alloc(shares * weightSize * 4) : 0;
@@ -106,7 +126,7 @@ export function conv2dBackwardOn(rt: WasmRuntime, grad: Storage, gl: Layout, x: 
   rt.i32(args, 35).set([
     sx.ptr, ...sx.strides, 0, 0, 0,
     ...geometryFields(g),
-    0, 0, foldArgs, weight, gradRows, g.groups, g.outChannels, chunk, colsBuffers, colsBytes, scratch, partials, products,
+    0, 0, foldArgs, weight, gradRows, g.groups, g.outChannels, chunk, buffers, bufferBytes, scratch, partials, products,
   ]);
   rt.run("convBackward", args, shares);
   if (want.weight) {

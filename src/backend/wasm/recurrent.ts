@@ -1,14 +1,16 @@
 import { gateCount, type RecurrenceForwardResult, type RecurrenceGrads, type RecurrenceOperands, type RecurrenceSaved, type RecurrenceSpec } from "../recurrence.js";
-import { GEMM_ARG_A_PTR, type GemmOperand, gemmOn, type PreparedGemm, prepareGemm } from "./matmul.js";
+import { GEMM_ARG_A_PTR, type GemmOperand, gemmOn, type GemmSplit, type PreparedGemm, prepareGemm } from "./matmul.js";
 import { unstage } from "./operands.js";
 import type { WasmRuntime } from "./runtime.js";
 
 /**
  * The fused recurrence on the wasm kernels (kernels/recurrent.ts). Each layer-direction's
  * operands are copied into wasm memory once and its results copied out once; in between, all
- * T steps run on data that stays there (state, gates, weights). Per step the one GEMM for all
- * gates runs on the threaded `matmul` kernel (its weight packed once per call), and the gate
- * math split by batch rows across threads too when the step is large enough.
+ * T steps run on data that stays there (state, gates, weights). Without projections a step is
+ * one threaded job, forward and backward: each share computes its hidden units' columns of the
+ * step's GEMM (the weight packed once per call) and then their gates, so the threads meet once
+ * per step. With projections, per step the one GEMM for all gates runs on the threaded `matmul`
+ * kernel, and the gate math split by batch rows across threads too when the step is large enough.
  */
 
 // Cell kind codes, shared with kernels/recurrent.ts.
@@ -18,8 +20,16 @@ const SLACK_BYTES = 16;
 // A step's gate math is split across threads only from this many gate values per thread: the
 // hand-off to a worker (still spinning after the step's GEMM) costs a few microseconds.
 const MIN_GATE_VALUES_PER_THREAD = 4096;
-// Field 25 of both argument blocks: the step the threaded gate kernels run.
+// Fields 25.. of both argument blocks (kernels/recurrent.ts): the step the threaded gate kernels
+// run, the fused step's GEMM, then the forward's state slots (hIn, hOut, cIn, cOut) or the
+// backward's GEMM step; the host writes them before each job.
 const STEP_FIELD = 25;
+const ARG_FIELDS = 31;
+// Hidden units per GEMM panel (kernels/gemm.ts NR): a fused step shares out whole panels.
+const PANEL = 8;
+// Shares per thread of a fused step: each share packs all of the step's A (h or dGates) once more
+// (measured on the char-LSTM recurrence: 1 beats 2 and 4).
+const FUSED_SHARES_PER_THREAD = 1;
 
 type StepKernel = (args: number, t: number) => void;
 
@@ -53,8 +63,21 @@ function ints(rt: WasmRuntime, data: Int32Array): number {
 class StepGemm {
   private readonly prepared: PreparedGemm;
 
-  constructor(private readonly rt: WasmRuntime, b: GemmOperand, c: number, m: number, n: number, k: number, accumulate: boolean) {
-    this.prepared = prepareGemm(rt, { a: { ptr: 0, batch: 0, row: k, col: 1 }, b, c: { ptr: c, batch: 0, row: n, col: 1 }, batch: 1, m, n, k, accumulate, prepackB: true });
+  constructor(private readonly rt: WasmRuntime, b: GemmOperand, c: number, m: number, n: number, k: number, accumulate: boolean, split: GemmSplit = {}) {
+    this.prepared = prepareGemm(rt, { a: { ptr: 0, batch: 0, row: k, col: 1 }, b, c: { ptr: c, batch: 0, row: n, col: 1 }, batch: 1, m, n, k, accumulate, prepackB: true }, split);
+  }
+
+  /** The `matmul` argument block (B pre-packed, scratch for `shares` shares), which fused step kernels read too. */
+  get args(): number {
+    return this.prepared.args;
+  }
+
+  get shares(): number {
+    return this.prepared.shares;
+  }
+
+  get perThread(): number {
+    return this.prepared.perThread;
   }
 
   run(a: number): void {
@@ -65,7 +88,8 @@ class StepGemm {
 }
 
 function header(rt: WasmRuntime, spec: RecurrenceSpec, fields: number[]): number {
-  const args = rt.alloc((STEP_FIELD + 1) * 4);
+  const args = rt.alloc(ARG_FIELDS * 4);
+  rt.i32(args, ARG_FIELDS).fill(0);
   rt.i32(args, fields.length).set(fields);
   rt.f32(args + 24, 1)[0] = spec.leak;
   return args;
@@ -89,11 +113,65 @@ function stepGates(rt: WasmRuntime, spec: RecurrenceSpec, args: number, serial: 
   return { run, split: true };
 }
 
+/** Columns of the fused forward's h W_hh^T: G gate columns for each hidden unit, in whole panels. */
+function interleavedWidth(gates: number, hidden: number): number {
+  return Math.ceil(hidden / PANEL) * gates * PANEL;
+}
+
+/**
+ * W_hh [G*H, P] with its rows reordered for the fused forward step: panels of PANEL hidden
+ * units, each panel's G gates adjacent (rows of units past H zero), so that the columns of
+ * h W_hh^T a share computes for its units are adjacent panels of the GEMM's B = W^T.
+ */
+function interleavedGateRows(rt: WasmRuntime, weight: Float32Array, gates: number, hidden: number, width: number): number {
+  const rows = interleavedWidth(gates, hidden);
+  const ptr = rt.alloc(rows * width * 4 + SLACK_BYTES);
+  const view = rt.f32(ptr, rows * width);
+  if (hidden % PANEL !== 0) view.fill(0);
+  // A panel's units are adjacent rows in W_hh too: one copy per gate and panel.
+  for (let g = 0; g < gates; g++) {
+    for (let j = 0; j < hidden; j += PANEL) {
+      const from = (g * hidden + j) * width;
+      view.set(weight.subarray(from, from + Math.min(PANEL, hidden - j) * width), ((j / PANEL) * gates + g) * PANEL * width);
+    }
+  }
+  return ptr;
+}
+
+/**
+ * The fused forward time loop: one recurrentForwardGates job per step. The state entering step k
+ * (in loop order) is read from slot k and h_t, c_t written to slot k + 1, the last step's to h and
+ * c. Saving, the slots are hPrev's and cPrev's, so they hold the saved tensors; otherwise two
+ * buffers alternate, with hPrev's (cPrev's) slot 0 holding the last step's input as in the unfused loop.
+ */
+function fusedForwardLoop(rt: WasmRuntime, spec: RecurrenceSpec, save: boolean, args: number, gemm: StepGemm, state: { h: number; c: number; hPrev: number; cPrev: number }): void {
+  const { steps: T, batch: B, hidden: H, stateSize: P } = spec;
+  const isLstm = spec.kind === "lstm";
+  const stepAt = (k: number): number => (spec.reverse ? T - 1 - k : k);
+  const slots = (saved: number, last: number, width: number): ((k: number) => number) => {
+    const spare = save ? 0 : uninitialized(rt, B * width);
+    return (k) => (k === T ? last : save ? saved + stepAt(k) * B * width * 4 : (T - 1 - k) % 2 === 0 ? saved : spare);
+  };
+  const hSlot = slots(state.hPrev, state.h, P);
+  const cSlot = isLstm ? slots(state.cPrev, state.c, H) : () => 0;
+  if (T === 0) return;
+  rt.f32(hSlot(0), B * P).set(rt.f32(state.h, B * P));
+  if (isLstm) rt.f32(cSlot(0), B * H).set(rt.f32(state.c, B * H));
+  const stepFields = rt.i32(args + 4 * STEP_FIELD, 6);
+  for (let k = 0; k < T; k++) {
+    stepFields.set([stepAt(k), gemm.args, hSlot(k), hSlot(k + 1), cSlot(k), cSlot(k + 1)]);
+    rt.run("recurrentForwardGates", args, gemm.shares, gemm.perThread);
+  }
+}
+
 export function recurrenceForwardOn(rt: WasmRuntime, spec: RecurrenceSpec, operands: RecurrenceOperands, save: boolean): RecurrenceForwardResult {
   const { kind, steps: T, batch: B, hidden: H, stateSize: P } = spec;
-  const GH = gateCount(kind) * H;
+  const G = gateCount(kind);
+  const GH = G * H;
   const isLstm = kind === "lstm";
   const projecting = operands.weightHr !== null;
+  // Without projections each step is one threaded job (recurrentForwardGates, fused).
+  const fused = !projecting;
   const savedSteps = save ? T : Math.min(T, 1);
   const sizes = {
     hPrev: savedSteps * B * P,
@@ -105,7 +183,7 @@ export function recurrenceForwardOn(rt: WasmRuntime, spec: RecurrenceSpec, opera
   const outLength = (T + (isLstm ? 2 : 1)) * B * H;
   rt.reset();
   const x = floats(rt, T * B * GH, operands.x);
-  const w = floats(rt, GH * P, operands.weightHh);
+  const w = fused ? interleavedGateRows(rt, operands.weightHh, G, H, P) : floats(rt, GH * P, operands.weightHh);
   const bias = floats(rt, GH, operands.biasHh);
   const h = floats(rt, B * P, operands.h0);
   const c = floats(rt, isLstm ? B * H : 0, operands.c0);
@@ -117,24 +195,27 @@ export function recurrenceForwardOn(rt: WasmRuntime, spec: RecurrenceSpec, opera
   const extra = uninitialized(rt, sizes.extra);
   const cPrev = uninitialized(rt, sizes.cPrev);
   const hRaw = uninitialized(rt, sizes.hRaw);
-  const hw = uninitialized(rt, B * GH);
+  const hwWidth = fused ? interleavedWidth(G, H) : GH;
+  const hw = uninitialized(rt, B * hwWidth);
   const hProj = uninitialized(rt, projecting ? B * P : 0);
   const biasIh = floats(rt, GH, operands.biasIh);
-  // h W_hh^T and h_raw W_hr^T read the weights as transposed views (the kernels' W^T fields stay 0).
-  const recurrent = new StepGemm(rt, { ptr: w, batch: 0, row: 1, col: P }, hw, B, GH, P, false);
-  const projection = projecting ? new StepGemm(rt, { ptr: whr, batch: 0, row: 1, col: H }, hProj, B, P, H, false) : null;
   const args = header(rt, spec, [KIND_CODES[kind], T, B, H, P, save ? 1 : 0, 0, x, w, bias, h, c, whr, lengths, out, hPrev, act, extra, cPrev, hRaw, 0, 0, hw, hProj, biasIh]);
+  // h W_hh^T and h_raw W_hr^T read the weights as transposed views (the kernels' W^T fields stay 0).
+  const recurrent = new StepGemm(rt, { ptr: w, batch: 0, row: 1, col: P }, hw, B, hwWidth, P, false, fused ? { perThread: FUSED_SHARES_PER_THREAD } : {});
 
-  const saveState = rt.exported("recurrentForwardSave") as StepKernel;
-  const gates = stepGates(rt, spec, args, "recurrentForwardStep", "recurrentForwardGates").run;
-  const projected = rt.exported("recurrentForwardProjected") as StepKernel;
-  for (let k = 0; k < T; k++) {
-    const t = spec.reverse ? T - 1 - k : k;
-    const slot = save ? t : 0;
-    saveState(args, t);
-    recurrent.run(hPrev + slot * B * P * 4);
-    gates(t);
-    if (projection !== null) {
+  if (fused) {
+    fusedForwardLoop(rt, spec, save, args, recurrent, { h, c, hPrev, cPrev });
+  } else {
+    const projection = new StepGemm(rt, { ptr: whr, batch: 0, row: 1, col: H }, hProj, B, P, H, false);
+    const saveState = rt.exported("recurrentForwardSave") as StepKernel;
+    const gates = stepGates(rt, spec, args, "recurrentForwardStep", "recurrentForwardGates").run;
+    const projected = rt.exported("recurrentForwardProjected") as StepKernel;
+    for (let k = 0; k < T; k++) {
+      const t = spec.reverse ? T - 1 - k : k;
+      const slot = save ? t : 0;
+      saveState(args, t);
+      recurrent.run(hPrev + slot * B * P * 4);
+      gates(t);
       projection.run(hRaw + slot * B * H * 4);
       projected(args, t);
     }
@@ -156,6 +237,8 @@ export function recurrenceBackwardOn(rt: WasmRuntime, spec: RecurrenceSpec, weig
   const isLstm = kind === "lstm";
   const isGru = kind === "gru";
   const projecting = weightHr !== null;
+  // Without projections each step is one threaded job (recurrentBackwardGates, fused).
+  const fused = !projecting;
   rt.reset();
   const g = floats(rt, gradOutput.length, gradOutput);
   const w = floats(rt, GH * P, weightHh);
@@ -179,22 +262,32 @@ export function recurrenceBackwardOn(rt: WasmRuntime, spec: RecurrenceSpec, weig
   const dBiasStep = uninitialized(rt, GH);
   const dBiasIhStep = uninitialized(rt, isGru ? GH : 0);
   // dh (the part bypassing W_hh, from the gate kernel) += dGatesH_t W_hh.
-  const recurrent = new StepGemm(rt, { ptr: w, batch: 0, row: P, col: 1 }, dh, B, P, GH, true);
-  const projection = projecting ? new StepGemm(rt, { ptr: whr, batch: 0, row: H, col: 1 }, dhRaw, B, H, P, false) : null;
+  const recurrent = new StepGemm(rt, { ptr: w, batch: 0, row: P, col: 1 }, dh, B, P, GH, true, fused ? { perThread: FUSED_SHARES_PER_THREAD } : {});
   const args = header(rt, spec, [KIND_CODES[kind], T, B, H, P, 0, 0, g, lengths, projecting ? 1 : 0, hPrev, act, extra, cPrev, dgx, dgh, dProj, dh, dc, dhStep, dhRaw, dBias, dBiasIh, dBiasStep, dBiasIhStep]);
-
-  const input = rt.exported("recurrentBackwardInput") as StepKernel;
-  const gates = stepGates(rt, spec, args, "recurrentBackwardStep", "recurrentBackwardGates");
-  // The serial kernel sums the step's bias gradients itself; after the split one, this thread does.
-  const biasSums = rt.exported("recurrentBackwardBias") as StepKernel;
   rt.exported("recurrentBackwardBegin")(args);
-  for (let k = T - 1; k >= 0; k--) {
-    const t = spec.reverse ? T - 1 - k : k;
-    input(args, t);
-    projection?.run(dhStep);
-    gates.run(t);
-    if (gates.split) biasSums(args, t);
-    recurrent.run(dgh + t * B * GH * 4);
+  const stepAt = (k: number): number => (spec.reverse ? T - 1 - k : k);
+  if (fused) {
+    // Job k ends step k + 1's dh GEMM and runs step k's gates (in loop order, for a share of the
+    // hidden units each); a last job ends the first step's GEMM.
+    const stepFields = rt.i32(args + 4 * STEP_FIELD, 3);
+    for (let k = T - 1; k >= -1; k--) {
+      stepFields.set([k >= 0 ? stepAt(k) : -1, recurrent.args, k + 1 < T ? stepAt(k + 1) : -1]);
+      rt.run("recurrentBackwardGates", args, recurrent.shares, recurrent.perThread);
+    }
+  } else {
+    const projection = new StepGemm(rt, { ptr: whr, batch: 0, row: H, col: 1 }, dhRaw, B, H, P, false);
+    const input = rt.exported("recurrentBackwardInput") as StepKernel;
+    const gates = stepGates(rt, spec, args, "recurrentBackwardStep", "recurrentBackwardGates");
+    // The serial kernel sums the step's bias gradients itself; after the split one, this thread does.
+    const biasSums = rt.exported("recurrentBackwardBias") as StepKernel;
+    for (let k = T - 1; k >= 0; k--) {
+      const t = stepAt(k);
+      input(args, t);
+      projection.run(dhStep);
+      gates.run(t);
+      if (gates.split) biasSums(args, t);
+      recurrent.run(dgh + t * B * GH * 4);
+    }
   }
   // The weight gradients sum over all steps: one GEMM each, on the step gradients still here.
   const rows = T * B;

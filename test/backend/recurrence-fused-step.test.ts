@@ -1,0 +1,115 @@
+// The fused recurrence steps of the wasm backend (no projections: one threaded job per time step,
+// each share a block of hidden units doing its GEMM columns and its gates) against the JS
+// reference, on shapes large enough to split every step across 2 and 3 threads, widths that end
+// in a partial GEMM panel, and ragged lengths; and bit for bit against one thread, since the split
+// changes no sum's order.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { jsBackend } from "../../src/backend/js/index.js";
+import { gateCount, type RecurrenceOperands, type RecurrenceSpec, type RecurrentCellKind } from "../../src/backend/recurrence.js";
+import { recurrenceBackwardOn, recurrenceForwardOn } from "../../src/backend/wasm/recurrent.js";
+import { rng } from "../helpers.js";
+import { assertAllClose, wasmRuntimes } from "../wasm-helpers.js";
+
+const KINDS: readonly RecurrentCellKind[] = ["rnn_tanh", "rnn_relu", "gru", "lstm"];
+const RUNTIMES = wasmRuntimes([1, 2, 3]);
+// As test/backend/recurrent-kernels.test.ts: float32 sums in another order, a polynomial exp.
+const ATOL = 2e-5;
+
+interface Case {
+  label: string;
+  spec: RecurrenceSpec;
+  operands: RecurrenceOperands;
+  gradOutput: Float32Array;
+}
+
+function randomArray(r: () => number, length: number, scale: number): Float32Array {
+  const out = new Float32Array(length);
+  for (let i = 0; i < length; i++) out[i] = (r() * 2 - 1) * scale;
+  return out;
+}
+
+/** B rows and H hidden units (H not a multiple of the 8-unit panel unless asked), the rest random. */
+function randomCase(seed: number, kind: RecurrentCellKind, batch: number, hidden: number): Case {
+  const r = rng(seed);
+  const T = 2 + Math.floor(r() * 5);
+  const GH = gateCount(kind) * hidden;
+  const lengths = new Int32Array(batch);
+  const ragged = r() < 0.7;
+  for (let b = 0; b < batch; b++) lengths[b] = ragged ? Math.floor(r() * (T + 1)) : T;
+  const spec: RecurrenceSpec = {
+    kind,
+    steps: T,
+    batch,
+    hidden,
+    stateSize: hidden,
+    reverse: r() < 0.5,
+    leak: kind.startsWith("rnn") && r() < 0.4 ? 0.3 + 0.6 * r() : 1,
+    lengths,
+  };
+  const scale = 1 / Math.sqrt(hidden);
+  const operands: RecurrenceOperands = {
+    x: randomArray(r, T * batch * GH, 1.5),
+    biasIh: r() < 0.5 ? randomArray(r, GH, scale) : null,
+    weightHh: randomArray(r, GH * hidden, 2 * scale),
+    biasHh: r() < 0.7 ? randomArray(r, GH, scale) : null,
+    h0: randomArray(r, batch * hidden, 1),
+    c0: kind === "lstm" && r() < 0.6 ? randomArray(r, batch * hidden, 1) : null,
+    weightHr: null,
+  };
+  const gradOutput = randomArray(r, (T + (kind === "lstm" ? 2 : 1)) * batch * hidden, 1);
+  const label = `seed ${seed}: ${kind} T=${T} B=${batch} H=${hidden} reverse=${spec.reverse} leak=${spec.leak.toFixed(2)} lengths=[${[...lengths]}]`;
+  return { label, spec, operands, gradOutput };
+}
+
+function cases(): Case[] {
+  const all: Case[] = [];
+  let seed = 2000;
+  for (const kind of KINDS) {
+    // Enough work per step for 3 threads (src/backend/wasm/matmul.ts: 64K multiply-adds each).
+    for (let i = 0; i < 3; i++) {
+      const r = rng(seed);
+      const hidden = (kind.startsWith("rnn") ? 101 : 57) + Math.floor(r() * 40);
+      all.push(randomCase(seed++, kind, 9 + Math.floor(r() * 12), hidden));
+    }
+    all.push(randomCase(seed++, kind, 5, 3));
+  }
+  // More shares than the 2 panels of 9 units: the last share has no units.
+  all.push(randomCase(seed++, "lstm", 350, 9));
+  return all;
+}
+
+const CASES = cases();
+
+test("fused recurrence steps match the JS reference, forward (outputs, saved tensors) and backward", () => {
+  for (const { label: rtLabel, rt } of RUNTIMES) {
+    for (const c of CASES) {
+      const label = `${rtLabel}, ${c.label}`;
+      const expected = jsBackend.recurrenceForward(c.spec, c.operands, true);
+      const actual = recurrenceForwardOn(rt, c.spec, c.operands, true);
+      assertAllClose(actual.output, expected.output, ATOL, `${label}: output`);
+      for (const key of ["hPrev", "act", "extra", "cPrev"] as const) assertAllClose(actual.saved[key], expected.saved[key], ATOL, `${label}: saved ${key}`);
+      // Without saving, the state alternates between two buffers instead: the same numbers.
+      assert.deepEqual(recurrenceForwardOn(rt, c.spec, c.operands, false).output, actual.output, `${label}: output without saving`);
+      const want = jsBackend.recurrenceBackward(c.spec, c.operands.weightHh, null, expected.saved, c.gradOutput, true);
+      const grads = recurrenceBackwardOn(rt, c.spec, c.operands.weightHh, null, expected.saved, c.gradOutput, true);
+      for (const key of ["dGatesX", "dGatesH", "dh0", "dc0"] as const) assertAllClose(grads[key], want[key], ATOL, `${label}: ${key}`);
+      for (const key of ["dBiasHh", "dBiasIh", "dWeightHh"] as const) assertAllClose(grads[key], want[key], 1e-4, `${label}: ${key}`);
+    }
+  }
+});
+
+test("fused recurrence steps on 2 and 3 threads equal one thread's bit for bit", () => {
+  for (const { label: rtLabel, rt } of RUNTIMES.filter((x) => x.threads > 1)) {
+    const oneThread = RUNTIMES.find((x) => x.threads === 1 && x.rt.relaxedSimd === rt.relaxedSimd)!.rt;
+    for (const c of CASES) {
+      const label = `${rtLabel}, ${c.label}`;
+      const serial = recurrenceForwardOn(oneThread, c.spec, c.operands, true);
+      const split = recurrenceForwardOn(rt, c.spec, c.operands, true);
+      assert.deepEqual(split, serial, `${label}: forward`);
+      const serialGrads = recurrenceBackwardOn(oneThread, c.spec, c.operands.weightHh, null, serial.saved, c.gradOutput, false);
+      const splitGrads = recurrenceBackwardOn(rt, c.spec, c.operands.weightHh, null, serial.saved, c.gradOutput, false);
+      assert.deepEqual(splitGrads, serialGrads, `${label}: backward`);
+    }
+  }
+});
