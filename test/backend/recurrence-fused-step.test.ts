@@ -6,9 +6,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { jsBackend } from "../../src/backend/js/index.js";
-import { gateCount, type RecurrenceOperands, type RecurrenceSpec, type RecurrentCellKind } from "../../src/backend/recurrence.js";
+import type { RecurrentCellKind } from "../../src/backend/recurrence.js";
 import { recurrenceBackwardOn, recurrenceForwardOn } from "../../src/backend/wasm/recurrent.js";
 import { rng } from "../helpers.js";
+import { recurrenceCase, type RecurrenceCase } from "../recurrence-cases.js";
 import { assertAllClose, wasmRuntimes } from "../wasm-helpers.js";
 
 const KINDS: readonly RecurrentCellKind[] = ["rnn_tanh", "rnn_relu", "gru", "lstm"];
@@ -16,54 +17,15 @@ const RUNTIMES = wasmRuntimes([1, 2, 3]);
 // As test/backend/recurrent-kernels.test.ts: float32 sums in another order, a polynomial exp.
 const ATOL = 2e-5;
 
-interface Case {
-  label: string;
-  spec: RecurrenceSpec;
-  operands: RecurrenceOperands;
-  gradOutput: Float32Array;
-}
-
-function randomArray(r: () => number, length: number, scale: number): Float32Array {
-  const out = new Float32Array(length);
-  for (let i = 0; i < length; i++) out[i] = (r() * 2 - 1) * scale;
-  return out;
-}
-
 /** B rows and H hidden units (H not a multiple of the 8-unit panel unless asked), the rest random. */
-function randomCase(seed: number, kind: RecurrentCellKind, batch: number, hidden: number): Case {
+function randomCase(seed: number, kind: RecurrentCellKind, batch: number, hidden: number): RecurrenceCase {
   const r = rng(seed);
   const T = 2 + Math.floor(r() * 5);
-  const GH = gateCount(kind) * hidden;
-  const lengths = new Int32Array(batch);
-  const ragged = r() < 0.7;
-  for (let b = 0; b < batch; b++) lengths[b] = ragged ? Math.floor(r() * (T + 1)) : T;
-  const spec: RecurrenceSpec = {
-    kind,
-    steps: T,
-    batch,
-    hidden,
-    stateSize: hidden,
-    reverse: r() < 0.5,
-    leak: kind.startsWith("rnn") && r() < 0.4 ? 0.3 + 0.6 * r() : 1,
-    lengths,
-  };
-  const scale = 1 / Math.sqrt(hidden);
-  const operands: RecurrenceOperands = {
-    x: randomArray(r, T * batch * GH, 1.5),
-    biasIh: r() < 0.5 ? randomArray(r, GH, scale) : null,
-    weightHh: randomArray(r, GH * hidden, 2 * scale),
-    biasHh: r() < 0.7 ? randomArray(r, GH, scale) : null,
-    h0: randomArray(r, batch * hidden, 1),
-    c0: kind === "lstm" && r() < 0.6 ? randomArray(r, batch * hidden, 1) : null,
-    weightHr: null,
-  };
-  const gradOutput = randomArray(r, (T + (kind === "lstm" ? 2 : 1)) * batch * hidden, 1);
-  const label = `seed ${seed}: ${kind} T=${T} B=${batch} H=${hidden} reverse=${spec.reverse} leak=${spec.leak.toFixed(2)} lengths=[${[...lengths]}]`;
-  return { label, spec, operands, gradOutput };
+  return recurrenceCase(r, seed, kind, { steps: T, batch, hidden, stateSize: hidden }, 0.7);
 }
 
-function cases(): Case[] {
-  const all: Case[] = [];
+function cases(): RecurrenceCase[] {
+  const all: RecurrenceCase[] = [];
   let seed = 2000;
   for (const kind of KINDS) {
     // Enough work per step for 3 threads (src/backend/wasm/matmul.ts: 64K multiply-adds each).

@@ -5,19 +5,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { jsBackend } from "../../src/backend/js/index.js";
-import { gateCount, type RecurrenceOperands, type RecurrenceSpec, type RecurrentCellKind } from "../../src/backend/recurrence.js";
+import { gateCount, type RecurrentCellKind } from "../../src/backend/recurrence.js";
 import { recurrenceBackwardOn, recurrenceForwardOn } from "../../src/backend/wasm/recurrent.js";
 import * as flint from "../../src/index.js";
 import { fusedRecurrence } from "../../src/nn/functional/recurrent.js";
 import type { Tensor } from "../../src/tensor/tensor.js";
 import { rng } from "../helpers.js";
+import { recurrenceCase, type RecurrenceCase } from "../recurrence-cases.js";
 import { wasmRuntimes } from "../wasm-helpers.js";
-
-function randomArray(r: () => number, length: number, scale: number): Float32Array {
-  const out = new Float32Array(length);
-  for (let i = 0; i < length; i++) out[i] = (r() * 2 - 1) * scale;
-  return out;
-}
 
 function assertAllClose(actual: Float32Array, expected: Float32Array, atol: number, label: string): void {
   assert.equal(actual.length, expected.length, `${label}: length`);
@@ -29,55 +24,21 @@ function assertAllClose(actual: Float32Array, expected: Float32Array, atol: numb
   }
 }
 
-interface Case {
-  label: string;
-  spec: RecurrenceSpec;
-  operands: RecurrenceOperands;
-  gradOutput: Float32Array;
-}
-
 const KINDS: readonly RecurrentCellKind[] = ["rnn_tanh", "rnn_relu", "gru", "lstm"];
 
 /** `minGateValues`: at least this many gate values per step (B * G * H), so the gate math splits across threads. */
-function randomCase(seed: number, kind: RecurrentCellKind, projecting: boolean, minGateValues = 0): Case {
+function randomCase(seed: number, kind: RecurrentCellKind, projecting: boolean, minGateValues = 0): RecurrenceCase {
   const r = rng(seed);
   const T = 1 + Math.floor(r() * 7);
   const B = 1 + Math.floor(r() * 6) + (r() < 0.3 || minGateValues > 0 ? 11 : 0);
   // Odd widths exercise the partial-vector tails; a few cases cross the GEMM's 256-wide K blocks.
   const H = minGateValues > 0 ? Math.ceil(minGateValues / (B * gateCount(kind))) + Math.floor(r() * 9) : r() < 0.25 ? 70 + Math.floor(r() * 30) : 1 + Math.floor(r() * 13);
   const P = projecting ? 1 + Math.floor(r() * (H - 1 || 1)) : H;
-  const GH = gateCount(kind) * H;
-  const lengths = new Int32Array(B);
-  const ragged = r() < 0.6;
-  for (let b = 0; b < B; b++) lengths[b] = ragged ? Math.floor(r() * (T + 1)) : T;
-  const spec: RecurrenceSpec = {
-    kind,
-    steps: T,
-    batch: B,
-    hidden: H,
-    stateSize: P,
-    reverse: r() < 0.5,
-    leak: kind.startsWith("rnn") && r() < 0.4 ? 0.3 + 0.6 * r() : 1,
-    lengths,
-  };
-  const scale = 1 / Math.sqrt(H);
-  const operands: RecurrenceOperands = {
-    x: randomArray(r, T * B * GH, 1.5),
-    biasIh: r() < 0.5 ? randomArray(r, GH, scale) : null,
-    weightHh: randomArray(r, GH * P, 2 * scale),
-    biasHh: r() < 0.7 ? randomArray(r, GH, scale) : null,
-    h0: randomArray(r, B * P, 1),
-    c0: kind === "lstm" && r() < 0.6 ? randomArray(r, B * H, 1) : null,
-    weightHr: projecting ? randomArray(r, P * H, scale) : null,
-  };
-  const stateRows = kind === "lstm" ? 2 : 1;
-  const gradOutput = randomArray(r, (T + stateRows) * B * H, 1);
-  const label = `seed ${seed}: ${kind} T=${T} B=${B} H=${H} P=${P} reverse=${spec.reverse} leak=${spec.leak.toFixed(2)} lengths=[${[...lengths]}]`;
-  return { label, spec, operands, gradOutput };
+  return recurrenceCase(r, seed, kind, { steps: T, batch: B, hidden: H, stateSize: P }, 0.6);
 }
 
-function cases(): Case[] {
-  const all: Case[] = [];
+function cases(): RecurrenceCase[] {
+  const all: RecurrenceCase[] = [];
   let seed = 1;
   for (const kind of KINDS) for (let i = 0; i < 12; i++) all.push(randomCase(seed++, kind, false));
   for (let i = 0; i < 12; i++) all.push(randomCase(seed++, "lstm", true));
@@ -141,7 +102,7 @@ test("wasm recurrence backward matches the JS reference", () => {
 
 test("the gate math split by rows across threads (large steps) matches the JS reference, forward and backward", () => {
   // 3 * 4096 values: enough for every thread of the 3-thread runtimes (src/backend/wasm/recurrent.ts).
-  const wide: Case[] = [];
+  const wide: RecurrenceCase[] = [];
   let seed = 500;
   for (const kind of KINDS) for (let i = 0; i < 2; i++) wide.push(randomCase(seed++, kind, false, 3 * 4096));
   wide.push(randomCase(seed++, "lstm", true, 3 * 4096));
