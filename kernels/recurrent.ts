@@ -81,7 +81,7 @@ const RNN_RELU = 1, GRU = 2, LSTM = 3; // 0: rnn_tanh
  * Forward fields:
  *  0 kind, 1 T, 2 B, 3 H, 4 P, 5 saving, 6 leak (f32),
  *  7 x [T, B, G*H] (input projections incl. b_ih), 8 w_hh [G*H, P] (read by the host's GEMM only;
- *  fused: its rows interleaved, see recurrentForwardGates), 9 b_hh [G*H] (zeros when absent),
+ *  fused: its rows interleaved, see recurrentForwardFused), 9 b_hh [G*H] (zeros when absent),
  *  10 h [B, P] (h0 on entry, then the running state), 11 c [B, H] (likewise c0; LSTM),
  *  12 w_hr [P, H] or 0 (LSTM projections), 13 lengths (i32 [B]),
  *  14 out [T + S, B, H], 15 hPrev, 16 act, 17 extra, 18 cPrev, 19 hRaw (the reference's saved
@@ -89,8 +89,8 @@ const RNN_RELU = 1, GRU = 2, LSTM = 3; // 0: rnn_tanh
  *  20, 21 unused (the host's GEMMs read w_hh and w_hr as transposed views, packed once),
  *  22 hw [B, G*H] (the step's h W_hh^T, from the host's GEMM), 23 hProj [B, P] (h_raw W_hr^T, likewise),
  *  24 b_ih [G*H] (added to x; zeros when absent or already in x),
- *  25 t (the step recurrentForwardGates runs; the host writes it),
- *  26 0, or the fused step's GEMM (a `matmul` argument block: see recurrentForwardGates),
+ *  25 t (the step recurrentForwardGates / recurrentForwardFused runs; the host writes it),
+ *  26 the fused step's GEMM (a `matmul` argument block: see recurrentForwardFused),
  *  27 hIn, 28 hOut, 29 cIn, 30 cOut (fused step: where h_{t-1}, c_{t-1} are read and h_t, c_t written).
  * Every buffer read 4 lanes at a time has 16 bytes of slack after its end.
  */
@@ -142,22 +142,23 @@ export function recurrentForwardStep(args: usize, t: i32): void {
   forwardGates(args, t, 0, load<i32>(args, 8), 0, load<i32>(args, 12), false);
 }
 
-/**
- * Share `tid` of step t (field 25). Field 26 0: recurrentForwardStep on a share of the batch
- * rows (every row is independent), after the host's GEMM. Otherwise the whole step, one job
- * with no GEMM of its own: the share takes a block of hidden units and computes its columns of
- * h_{t-1} W_hh^T for all gates (the GEMM's B holds W_hh's rows interleaved so that those are
- * adjacent panels, and hw [B, blocks * G * NR] likewise), then their gates, for every row. Only
- * the next step needs all of h_t, so the job's end is the step's one barrier.
- */
+/** Share `tid` of step t (field 25): recurrentForwardStep on a share of the batch rows (every row is independent), after the host's GEMM. */
 export function recurrentForwardGates(args: usize, tid: i32, nthreads: i32): void {
+  const B = load<i32>(args, 8);
+  forwardGates(args, load<i32>(args, F_STEP), shareStart(B, tid, nthreads), shareStart(B, tid + 1, nthreads), 0, load<i32>(args, 12), false);
+}
+
+/**
+ * Share `tid` of the whole step t (field 25), one job with no host GEMM: the share takes a block
+ * of hidden units and computes its columns of h_{t-1} W_hh^T for all gates with the GEMM of
+ * field 26 (its B holds W_hh's rows interleaved so that those are adjacent panels, and hw
+ * [B, blocks * G * NR] likewise), then their gates, for every row. Only the next step needs all
+ * of h_t, so the job's end is the step's one barrier.
+ */
+export function recurrentForwardFused(args: usize, tid: i32, nthreads: i32): void {
   const t = load<i32>(args, F_STEP);
   const gemmArgs = <usize>load<u32>(args, F_GEMM);
   const B = load<i32>(args, 8);
-  if (gemmArgs == 0) {
-    forwardGates(args, t, shareStart(B, tid, nthreads), shareStart(B, tid + 1, nthreads), 0, load<i32>(args, 12), false);
-    return;
-  }
   const H = load<i32>(args, 12), P = load<i32>(args, 16);
   const u0 = unitStart(H, tid, nthreads), u1 = unitStart(H, tid + 1, nthreads);
   if (u0 >= u1) return;
@@ -175,7 +176,7 @@ export function recurrentForwardGates(args: usize, tid: i32, nthreads: i32): voi
  * output rows, the saved activations. Unfused, h_{t-1} and c_{t-1} are read from hPrev's and
  * cPrev's slot (recurrentForwardSave), h_t and c_t written to h and c (padding rows keep theirs)
  * and hw is [B, G*H] in gate order. Fused, they are read at hIn / cIn and written to hOut /
- * cOut (padding rows copy theirs), and hw is interleaved (recurrentForwardGates).
+ * cOut (padding rows copy theirs), and hw is interleaved (recurrentForwardFused).
  */
 function forwardGates(args: usize, t: i32, b0: i32, b1: i32, u0: i32, u1: i32, fused: bool): void {
   const kind = load<i32>(args), B = load<i32>(args, 8), H = load<i32>(args, 12), P = load<i32>(args, 16);
@@ -303,9 +304,9 @@ export function recurrentForwardEnd(args: usize): void {
  *  19 dhStep [B, P] (d h_t), 20 dhRaw [B, H] (projections: dhStep W_hr, from the host's GEMM),
  *  21 dBias [G*H] (d b_hh: dGatesH summed over steps and rows), 22 dBiasIh [G*H] (GRU: dGatesX likewise),
  *  23 and 24 scratch [G*H] each for the step's sums (the totals add T partial sums, not T * B rows),
- *  25 t (the step recurrentBackwardGates runs, -1 for none; the host writes it),
- *  26 0, or the fused step's GEMM dh += dGatesH_s W_hh (a `matmul` argument block, B pre-packed:
- *  see recurrentBackwardGates), 27 s (the step whose dGatesH that GEMM reads, -1 for none).
+ *  25 t (the step recurrentBackwardGates / recurrentBackwardFused runs, -1 for none; the host writes it),
+ *  26 the fused step's GEMM dh += dGatesH_s W_hh (a `matmul` argument block, B pre-packed:
+ *  see recurrentBackwardFused), 27 s (the step whose dGatesH that GEMM reads, -1 for none).
  */
 const B_G = 28, B_LENGTHS = 32, B_PROJECTING = 36, B_HPREV = 40, B_ACT = 44, B_EXTRA = 48, B_CPREV = 52;
 const B_DGX = 56, B_DGH = 60, B_DPROJ = 64, B_DH = 68, B_DC = 72, B_DHSTEP = 76, B_DHRAW = 80, B_DBIAS = 84, B_DBIAS_IH = 88, B_DBIAS_STEP = 92, B_DBIAS_IH_STEP = 96, B_STEP = 100;
@@ -355,23 +356,24 @@ export function recurrentBackwardStep(args: usize, t: i32): void {
   recurrentBackwardBias(args, t);
 }
 
-/**
- * Share `tid` of a backward job. Field 26 0: recurrentBackwardStep's per-row part for step t
- * (field 25) on a share of the batch rows; recurrentBackwardBias follows on one thread. Otherwise
- * (no projections) the share takes a block of hidden units, i.e. of dh's columns, and first ends
- * the previous step s (field 27): dh[:, units] += dGatesH_s W_hh[:, units], which needs all of
- * dGatesH_s (hence the barrier between jobs) but makes all of d h_t for its units; then step t's
- * d h_t, gate derivatives and bias sums for those units. T + 1 jobs (the last with t = -1) run
- * the whole time loop.
- */
+/** Share `tid` of step t (field 25): recurrentBackwardStep's per-row part on a share of the batch rows; recurrentBackwardBias follows on one thread. */
 export function recurrentBackwardGates(args: usize, tid: i32, nthreads: i32): void {
+  const B = load<i32>(args, 8);
+  backwardRows(args, load<i32>(args, B_STEP), shareStart(B, tid, nthreads), shareStart(B, tid + 1, nthreads), 0, load<i32>(args, 12));
+}
+
+/**
+ * Share `tid` of a fused backward job (no projections): the share takes a block of hidden units,
+ * i.e. of dh's columns, and first ends the previous step s (field 27) with the GEMM of field 26:
+ * dh[:, units] += dGatesH_s W_hh[:, units], which needs all of dGatesH_s (hence the barrier
+ * between jobs) but makes all of d h_t for its units; then step t's (field 25) d h_t, gate
+ * derivatives and bias sums for those units. T + 1 jobs (the last with t = -1) run the whole
+ * time loop.
+ */
+export function recurrentBackwardFused(args: usize, tid: i32, nthreads: i32): void {
   const t = load<i32>(args, B_STEP);
   const gemmArgs = <usize>load<u32>(args, B_GEMM);
   const B = load<i32>(args, 8), H = load<i32>(args, 12);
-  if (gemmArgs == 0) {
-    backwardRows(args, t, shareStart(B, tid, nthreads), shareStart(B, tid + 1, nthreads), 0, H);
-    return;
-  }
   const u0 = unitStart(H, tid, nthreads), u1 = unitStart(H, tid + 1, nthreads);
   if (u0 >= u1) return;
   const s = load<i32>(args, B_GEMM_STEP);

@@ -139,7 +139,7 @@ function interleavedGateRows(rt: WasmRuntime, weight: Float32Array, gates: numbe
 }
 
 /**
- * The fused forward time loop: one recurrentForwardGates job per step. The state entering step k
+ * The fused forward time loop: one recurrentForwardFused job per step. The state entering step k
  * (in loop order) is read from slot k and h_t, c_t written to slot k + 1, the last step's to h and
  * c. Saving, the slots are hPrev's and cPrev's, so they hold the saved tensors; otherwise two
  * buffers alternate, with hPrev's (cPrev's) slot 0 holding the last step's input as in the unfused loop.
@@ -160,7 +160,7 @@ function fusedForwardLoop(rt: WasmRuntime, spec: RecurrenceSpec, save: boolean, 
   const stepFields = rt.i32(args + 4 * STEP_FIELD, 6);
   for (let k = 0; k < T; k++) {
     stepFields.set([stepAt(k), gemm.args, hSlot(k), hSlot(k + 1), cSlot(k), cSlot(k + 1)]);
-    rt.run("recurrentForwardGates", args, gemm.shares, gemm.perThread);
+    rt.run("recurrentForwardFused", args, gemm.shares, gemm.perThread);
   }
 }
 
@@ -170,7 +170,7 @@ export function recurrenceForwardOn(rt: WasmRuntime, spec: RecurrenceSpec, opera
   const GH = G * H;
   const isLstm = kind === "lstm";
   const projecting = operands.weightHr !== null;
-  // Without projections each step is one threaded job (recurrentForwardGates, fused).
+  // Without projections each step is one threaded job (recurrentForwardFused).
   const fused = !projecting;
   const savedSteps = save ? T : Math.min(T, 1);
   const sizes = {
@@ -237,7 +237,7 @@ export function recurrenceBackwardOn(rt: WasmRuntime, spec: RecurrenceSpec, weig
   const isLstm = kind === "lstm";
   const isGru = kind === "gru";
   const projecting = weightHr !== null;
-  // Without projections each step is one threaded job (recurrentBackwardGates, fused).
+  // Without projections each step is one threaded job (recurrentBackwardFused).
   const fused = !projecting;
   rt.reset();
   const g = floats(rt, gradOutput.length, gradOutput);
@@ -272,7 +272,7 @@ export function recurrenceBackwardOn(rt: WasmRuntime, spec: RecurrenceSpec, weig
     const stepFields = rt.i32(args + 4 * STEP_FIELD, 3);
     for (let k = T - 1; k >= -1; k--) {
       stepFields.set([k >= 0 ? stepAt(k) : -1, recurrent.args, k + 1 < T ? stepAt(k + 1) : -1]);
-      rt.run("recurrentBackwardGates", args, recurrent.shares, recurrent.perThread);
+      rt.run("recurrentBackwardFused", args, recurrent.shares, recurrent.perThread);
     }
   } else {
     const projection = new StepGemm(rt, { ptr: whr, batch: 0, row: H, col: 1 }, dhRaw, B, H, P, false);
