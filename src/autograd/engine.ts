@@ -99,15 +99,17 @@ function leafGradient(grad: Tensor, owned: Set<Tensor>, gradientStorages: Map<St
   return grad.clone();
 }
 
+function checkGradientShape(tensor: Tensor, shape: readonly number[]): void {
+  if (!sameShape(shape, tensor.shape)) fail("backward", `gradient of shape ${fmtShape(shape)} does not match tensor of shape ${fmtShape(tensor.shape)}`);
+}
+
 /**
  * Adds `grad` into the running gradient of `tensor`. A sum the engine created itself (`owned`) is
  * referenced by nothing else, so later contributions are added into it in place instead of
  * allocating a new sum each time (a weight shared across time steps collects one per step).
  */
 function accumulate(grads: Map<Tensor, Tensor>, owned: Set<Tensor>, tensor: Tensor, grad: Tensor): void {
-  if (!sameShape(grad.shape, tensor.shape)) {
-    fail("backward", `gradient of shape ${fmtShape(grad.shape)} does not match tensor of shape ${fmtShape(tensor.shape)}`);
-  }
+  checkGradientShape(tensor, grad.shape);
   const previous = grads.get(tensor);
   if (previous === undefined) {
     grads.set(tensor, grad);
@@ -125,9 +127,7 @@ function accumulate(grads: Map<Tensor, Tensor>, owned: Set<Tensor>, tensor: Tens
  * materialized (zeros around it) once, and that fresh tensor becomes the engine's sum.
  */
 function accumulateRegion(grads: Map<Tensor, Tensor>, owned: Set<Tensor>, tensor: Tensor, grad: RegionGradient): void {
-  if (!sameShape(grad.shape, tensor.shape)) {
-    fail("backward", `gradient of shape ${fmtShape(grad.shape)} does not match tensor of shape ${fmtShape(tensor.shape)}`);
-  }
+  checkGradientShape(tensor, grad.shape);
   const previous = grads.get(tensor);
   if (previous !== undefined && owned.has(previous) && previous.dtype === grad.grad.dtype) {
     grad.addInto(previous);

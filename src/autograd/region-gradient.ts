@@ -25,7 +25,7 @@ export class RegionGradient {
     return new Tensor(storage, layout, this.grad.dtype);
   }
 
-  /** sum[region] += grad, in place, for a contiguous `sum` of `shape` and the gradient's dtype. */
+  /** sum[region] += grad, in place, for a `sum` of `shape` and the gradient's dtype (any layout). */
   addInto(sum: Tensor): void {
     const region = this.region(sum.layout);
     const added = backend().binary("add", sum.storage, region, this.grad.storage, this.grad.layout, sum.dtype);

@@ -1,6 +1,5 @@
 import type { DType, Storage } from "../../core/dtype.js";
 import type { Layout } from "../../core/layout.js";
-import { sameShape } from "../../core/shape.js";
 import type { AttentionSpec, AvgPoolDivisor, Backend, BinaryOp, ConvGeometry, ConvGrads, ConvGradsWanted, ReduceOp, UnaryOp, WindowGeometry } from "../backend.js";
 import { jsBackend } from "../js/index.js";
 import { registerBackend } from "../registry.js";
@@ -84,7 +83,7 @@ export const wasmBackend: Backend = {
     // A strided float32 source written into a contiguous region (a slicing view's gradient, cat):
     // read through the wasm kernel straight into place, instead of a JS walk into a temporary.
     const strided = srcLayout.size >= MIN_STRIDED_COPY_ELEMENTS && !srcLayout.isContiguous() && dstLayout.isContiguous();
-    if (strided && src instanceof Float32Array && dst instanceof Float32Array && sameShape(srcLayout.shape, dstLayout.shape)) {
+    if (strided && src instanceof Float32Array && dst instanceof Float32Array) {
       if (stridedAssignOn(wasmRuntime(), dst, dstLayout.offset, src, srcLayout)) return;
     }
     jsBackend.assign(dst, dstLayout, src, srcLayout);
