@@ -1,7 +1,7 @@
 // Winograd F(2x2, 5x5) convolution (5x5 kernel, stride 1, dilation 1, one group, zero padding):
 // each 2x2 block of outputs (a "tile") comes from a 6x6 input patch (tiles overlap by 4) with
-// 36 multiplies per input channel instead of 100 (Lavin & Gray; interpolation points 0, 1, -1,
-// 2, -2, inf):
+// 36 multiplies per input channel instead of 100 (Lavin & Gray's construction; interpolation
+// points below):
 //   Y = A^T [ sum_c (G g G^T) .* (B^T d B) ] A,
 // so at each of the 36 positions xi of the 6x6 transform domain the channel sum is a GEMM,
 // M[xi] = U[xi] [O, C] @ V[xi] [C, tiles]. The backward pass runs the adjoints of the same maps:
@@ -12,7 +12,8 @@
 //
 // The transforms work on 4-lane vectors: 4 tiles at once for the input and output sides (4
 // neighbouring tiles read 12 neighbouring input values per patch row), 4 kernels at once for the
-// weight side. Tiles are numbered (sample, tile row, tile column) within a task of whole samples.
+// weight side. Tiles are numbered (sample, tile row, tile column) within a task of whole samples,
+// which goes through them in chunks that fit its share's buffers.
 import { gemmTile, gemmTileAdd, gemmTranspose4 } from "./gemm";
 import { madd } from "./simd";
 
@@ -46,32 +47,39 @@ export function winogradScratchBytes(): i32 {
   return f32x4.splat(value);
 }
 
-// The 1-D transforms, written out so that zeros and +-1 cost nothing; each stores its outputs
-// at dst + i * stride (bytes).
+// The 1-D transforms, written out to share subexpressions; each stores its outputs at dst + i *
+// stride (bytes). The points 0, 1, -1, 2, -1/2, inf keep the transform domain's values smaller
+// than 0, +-1, +-2, inf do, and with them the float32 GEMM's rounding: a third of the error (in
+// forward outputs and both gradients; Barabasz et al., "Error analysis and improving the accuracy
+// of Winograd convolution"). With each row of B^T scaled to small integers or halves:
+//   A^T = [1 1 1 1 1 0; 0 1 -1 2 -1/2 1]
+//   G   = [1 0 0 0 0; -1/6 (x5); 1/6 -1/6 1/6 -1/6 1/6; 1 2 4 8 16 /15; -16 8 -4 2 -1 /15; 0 0 0 0 1]
+//   B^T = [1 3/2 -2 -3/2 1 0; 0 -2 -5 -1 2 0; 0 2 1 -5 2 0; 0 -1/2 -1 1/2 1 0; 0 2 -1 -2 1 0; 0 1 3/2 -2 -3/2 1]
 
 /** B^T d: 6 input values to 6 transformed. */
 // @ts-ignore: decorator
 @inline function inputTransform(d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128, dst: usize, stride: usize): void {
-  const a = madd(k(-4), d2, d4), b = madd(k(-4), d1, d3);
   const c = f32x4.sub(d4, d2), e = f32x4.sub(d3, d1);
-  v128.store(dst, madd(k(4), d0, madd(k(-5), d2, d4)));
-  v128.store(dst + stride, f32x4.add(a, b));
-  v128.store(dst + 2 * stride, f32x4.sub(a, b));
-  v128.store(dst + 3 * stride, madd(k(2), e, c));
+  const s = madd(k(-3), d3, f32x4.add(c, c)), t = madd(k(-3), d2, f32x4.add(e, e));
+  v128.store(dst, madd(k(-1.5), e, madd(k(-2), d2, f32x4.add(d0, d4))));
+  v128.store(dst + stride, f32x4.add(s, t));
+  v128.store(dst + 2 * stride, f32x4.sub(s, t));
+  v128.store(dst + 3 * stride, madd(k(0.5), e, c));
   v128.store(dst + 4 * stride, madd(k(-2), e, c));
-  v128.store(dst + 5 * stride, madd(k(4), d1, madd(k(-5), d3, d5)));
+  v128.store(dst + 5 * stride, madd(k(-1.5), c, madd(k(-2), d3, f32x4.add(d1, d5))));
 }
 
-/** B v, the adjoint of inputTransform: 6 transformed gradients to 6 input gradients. */
+/** B v, the adjoint of inputTransform (its steps in reverse): 6 transformed gradients to 6 input gradients. */
 // @ts-ignore: decorator
 @inline function inputAdjoint(v0: v128, v1: v128, v2: v128, v3: v128, v4: v128, v5: v128, dst: usize, stride: usize): void {
-  const p = f32x4.add(v1, v2), q = f32x4.sub(v2, v1);
-  const r = f32x4.add(v3, v4), s = f32x4.sub(v3, v4);
-  v128.store(dst, f32x4.mul(k(4), v0));
-  v128.store(dst + stride, madd(k(4), f32x4.add(q, v5), f32x4.mul(k(-2), s)));
-  v128.store(dst + 2 * stride, f32x4.neg(madd(k(5), v0, madd(k(4), p, r))));
-  v128.store(dst + 3 * stride, f32x4.sub(madd(k(2), s, f32x4.mul(k(-5), v5)), q));
-  v128.store(dst + 4 * stride, f32x4.add(f32x4.add(v0, p), r));
+  const s = f32x4.add(v1, v2), t = f32x4.sub(v1, v2);
+  const c = madd(k(2), s, madd(k(-1.5), v5, f32x4.add(v3, v4)));
+  const e = madd(k(2), t, madd(k(-2), v4, madd(k(0.5), v3, f32x4.mul(k(-1.5), v0))));
+  v128.store(dst, v0);
+  v128.store(dst + stride, f32x4.sub(v5, e));
+  v128.store(dst + 2 * stride, f32x4.sub(madd(k(-2), v0, f32x4.mul(k(-3), t)), c));
+  v128.store(dst + 3 * stride, madd(k(-2), v5, madd(k(-3), s, e)));
+  v128.store(dst + 4 * stride, f32x4.add(v0, c));
   v128.store(dst + 5 * stride, v5);
 }
 
@@ -79,9 +87,8 @@ export function winogradScratchBytes(): i32 {
 // @ts-ignore: decorator
 @inline function outputTransform(m0: v128, m1: v128, m2: v128, m3: v128, m4: v128, m5: v128, dst: usize, stride: usize): void {
   const p = f32x4.add(m1, m2), q = f32x4.sub(m1, m2);
-  const r = f32x4.add(m3, m4), s = f32x4.sub(m3, m4);
-  v128.store(dst, f32x4.add(f32x4.add(m0, p), r));
-  v128.store(dst + stride, f32x4.add(madd(k(2), s, q), m5));
+  v128.store(dst, f32x4.add(f32x4.add(m0, p), f32x4.add(m3, m4)));
+  v128.store(dst + stride, f32x4.add(q, madd(k(2), m3, madd(k(-0.5), m4, m5))));
 }
 
 /** A y, the adjoint of outputTransform: 2 output gradients to 6 product gradients. */
@@ -91,7 +98,7 @@ export function winogradScratchBytes(): i32 {
   v128.store(dst + stride, f32x4.add(y0, y1));
   v128.store(dst + 2 * stride, f32x4.sub(y0, y1));
   v128.store(dst + 3 * stride, madd(k(2), y1, y0));
-  v128.store(dst + 4 * stride, madd(k(-2), y1, y0));
+  v128.store(dst + 4 * stride, madd(k(-0.5), y1, y0));
   v128.store(dst + 5 * stride, y1);
 }
 
@@ -99,26 +106,27 @@ export function winogradScratchBytes(): i32 {
 // @ts-ignore: decorator
 @inline function weightTransform(g0: v128, g1: v128, g2: v128, g3: v128, g4: v128, dst: usize, stride: usize): void {
   const even = f32x4.add(f32x4.add(g0, g2), g4), odd = f32x4.add(g1, g3);
-  const e = madd(k(1.0 / 24), g0, madd(k(1.0 / 6), g2, f32x4.mul(k(2.0 / 3), g4)));
-  const o = madd(k(1.0 / 12), g1, f32x4.mul(k(1.0 / 3), g3));
-  v128.store(dst, f32x4.mul(k(0.25), g0));
+  // The kernel polynomial at 2 (times 16) and at -1/2 (times -16), over 15.
+  const atTwo = madd(k(2), madd(k(2), madd(k(2), madd(k(2), g4, g3), g2), g1), g0);
+  const atMinusHalf = madd(k(-2), madd(k(-2), madd(k(-2), madd(k(-2), g0, g1), g2), g3), g4);
+  v128.store(dst, g0);
   v128.store(dst + stride, f32x4.mul(k(-1.0 / 6), f32x4.add(even, odd)));
-  v128.store(dst + 2 * stride, f32x4.mul(k(-1.0 / 6), f32x4.sub(even, odd)));
-  v128.store(dst + 3 * stride, f32x4.add(e, o));
-  v128.store(dst + 4 * stride, f32x4.sub(e, o));
+  v128.store(dst + 2 * stride, f32x4.mul(k(1.0 / 6), f32x4.sub(even, odd)));
+  v128.store(dst + 3 * stride, f32x4.mul(k(1.0 / 15), atTwo));
+  v128.store(dst + 4 * stride, f32x4.mul(k(-1.0 / 15), atMinusHalf));
   v128.store(dst + 5 * stride, g4);
 }
 
 /** G^T u, the adjoint of weightTransform: 6 transformed gradients to 5 kernel gradients. */
 // @ts-ignore: decorator
 @inline function weightAdjoint(u0: v128, u1: v128, u2: v128, u3: v128, u4: v128, u5: v128, dst: usize, stride: usize): void {
-  const p = f32x4.mul(k(1.0 / 6), f32x4.add(u1, u2)), q = f32x4.mul(k(1.0 / 6), f32x4.sub(u2, u1));
-  const r = f32x4.add(u3, u4), s = f32x4.sub(u3, u4);
-  v128.store(dst, f32x4.sub(madd(k(0.25), u0, f32x4.mul(k(1.0 / 24), r)), p));
-  v128.store(dst + stride, madd(k(1.0 / 12), s, q));
-  v128.store(dst + 2 * stride, madd(k(1.0 / 6), r, f32x4.neg(p)));
-  v128.store(dst + 3 * stride, madd(k(1.0 / 3), s, q));
-  v128.store(dst + 4 * stride, f32x4.add(madd(k(2.0 / 3), r, f32x4.neg(p)), u5));
+  const p = f32x4.mul(k(-1.0 / 6), f32x4.add(u1, u2)), q = f32x4.mul(k(1.0 / 6), f32x4.sub(u2, u1));
+  const a = f32x4.mul(k(1.0 / 15), u3), b = f32x4.mul(k(1.0 / 15), u4);
+  v128.store(dst, madd(k(-16), b, f32x4.add(f32x4.add(u0, q), a)));
+  v128.store(dst + stride, madd(k(8), b, madd(k(2), a, p)));
+  v128.store(dst + 2 * stride, madd(k(4), f32x4.sub(a, b), q));
+  v128.store(dst + 3 * stride, madd(k(2), b, madd(k(8), a, p)));
+  v128.store(dst + 4 * stride, f32x4.add(madd(k(16), a, f32x4.sub(q, b)), u5));
 }
 
 // @ts-ignore: decorator
@@ -127,8 +135,8 @@ export function winogradScratchBytes(): i32 {
 }
 
 /**
- * The args block of winogradForward and winogradBackward (i32 fields; pointers in bytes, strides
- * in elements), read in place.
+ * The args block of winogradForward and winogradBackward (i32 fields; pointers, offsets and the
+ * buffers' strides in bytes, the operands' strides in elements), read in place.
  */
 class Problem {
   x: usize; xsN: i32; xsC: i32; xsH: i32; xsW: i32; // 0-4: the input [N, C, H, W]
@@ -146,12 +154,21 @@ class Problem {
   vAt: i32; // 28: offsets in a share's buffer: the transformed input's panels,
   tilesAt: i32; // 29: one channel group's GEMM tiles (forward M, backward dV),
   dmAt: i32; // 30: backward: dM as the input gradient GEMM's panels,
-  dmtAt: i32; // 31: backward: dM^T as the weight gradient GEMM's panels
+  dmtAt: i32; // 31: backward: dM^T as the weight gradient GEMM's panels,
+  quadsAt: i32; // 32: the chunk's quad table (describeQuads)
+  chunkTiles: i32; // 33: tiles per chunk (a multiple of 8; the buffers hold one chunk)
+  vStride: i32; // 34: bytes between positions xi in the transformed input's panels,
+  tileStride: i32; // 35: in the GEMM tiles,
+  dmStride: i32; // 36: in dM's panels,
+  dmtStride: i32; // 37: in dM^T's panels (each an odd number of cache lines, so that a position's 36 lines spread over the cache's sets)
 }
 
-/** Tile coordinates of tile j of a task: sample, first output row and column. */
+/**
+ * Where tile j of a task is: its sample, first output row and column; and, in a task's quad table
+ * (one entry per 4 tiles, describeQuads), whether tiles j..j+3 all exist and lie in one tile row.
+ */
 class Tile {
-  sample: i32; oy: i32; ox: i32;
+  sample: i32; oy: i32; ox: i32; oneRow: i32;
 }
 
 // @ts-ignore: decorator
@@ -176,18 +193,24 @@ class Tile {
   return tx + 4 <= columns;
 }
 
+/** The quad table of a chunk's tiles [first, end) (16 bytes per 4 tiles), so that no quad divides to find its tiles. */
+function describeQuads(p: Problem, first: i32, end: i32, table: usize): void {
+  for (let j = first; j < end; j += 4) {
+    const quad = changetype<Tile>(table + <usize>(j - first) * 4);
+    quad.oneRow = locate(p, j, quad) && j + 4 <= end ? 1 : 0;
+  }
+}
+
 /**
- * Channel c's input transform for tiles [j, j + 4) of a task (samples from n0, `count` tiles;
- * tiles past it read zeros): V[xi] as a vector of the 4 tiles at dst + xi * xiStride.
+ * Channel c's input transform for tiles [j, j + 4) of a task (samples from n0; tiles from `end`
+ * on read zeros; `quad`: their quad table entry): V[xi] as a vector of the 4 tiles at dst + xi * xiStride.
  */
-function inputQuad(p: Problem, n0: i32, count: i32, j: i32, c: i32, work: usize, dst: usize, xiStride: usize): void {
-  const tile = changetype<Tile>(work + TILE);
+function inputQuad(p: Problem, n0: i32, j: i32, end: i32, quad: Tile, c: i32, work: usize, dst: usize, xiStride: usize): void {
   const mid = work + MID;
-  const oneRow = locate(p, j, tile) && j + 4 <= count;
-  const iy0 = tile.oy - p.padH, ix0 = tile.ox - p.padW;
-  if (oneRow && p.xsW == 1 && iy0 >= 0 && iy0 + 6 <= p.h && ix0 >= 0 && ix0 + 12 <= p.w) {
+  const iy0 = quad.oy - p.padH, ix0 = quad.ox - p.padW;
+  if (quad.oneRow != 0 && p.xsW == 1 && iy0 >= 0 && iy0 + 6 <= p.h && ix0 >= 0 && ix0 + 12 <= p.w) {
     // The 4 patches' rows are 12 neighbouring values: lane t of d[k] is value 2t + k.
-    let row = p.x + <usize>((n0 + tile.sample) * p.xsN + c * p.xsC + iy0 * p.xsH + ix0) * 4;
+    let row = p.x + <usize>((n0 + quad.sample) * p.xsN + c * p.xsC + iy0 * p.xsH + ix0) * 4;
     const rowStep = <usize>p.xsH * 4;
     for (let r = 0; r < 6; r++) {
       const l0 = v128.load(row), l2 = v128.load(row, 8), l4 = v128.load(row, 16), l6 = v128.load(row, 24), l8 = v128.load(row, 32);
@@ -199,9 +222,9 @@ function inputQuad(p: Problem, n0: i32, count: i32, j: i32, c: i32, work: usize,
       row += rowStep;
     }
   } else {
-    const gathered = work + GATHERED;
+    const gathered = work + GATHERED, tile = changetype<Tile>(work + TILE);
     for (let t = 0; t < 4; t++) {
-      const valid = j + t < count;
+      const valid = j + t < end;
       if (valid) locate(p, j + t, tile);
       const y0 = tile.oy - p.padH, x0 = tile.ox - p.padW;
       const plane = p.x + <usize>((n0 + tile.sample) * p.xsN + c * p.xsC) * 4;
@@ -231,8 +254,7 @@ function inputQuad(p: Problem, n0: i32, count: i32, j: i32, c: i32, work: usize,
  * Output channel o of tiles [j, j + 4) from their products M[xi] (vectors of the 4 tiles at src
  * + xi * xiStride): A^T M A plus the bias, into the output (outputs past its edge dropped).
  */
-function outputQuad(p: Problem, n0: i32, count: i32, j: i32, o: i32, src: usize, xiStride: usize, work: usize): void {
-  const tile = changetype<Tile>(work + TILE);
+function outputQuad(p: Problem, n0: i32, j: i32, end: i32, quad: Tile, o: i32, src: usize, xiStride: usize, work: usize): void {
   const mid = work + MID, y = work + GATHERED;
   for (let i = 0; i < 6; i++) {
     const row = src + <usize>(6 * i) * xiStride;
@@ -246,10 +268,9 @@ function outputQuad(p: Problem, n0: i32, count: i32, j: i32, o: i32, src: usize,
   }
   const y00 = f32x4.add(v128.load(y), bias), y01 = f32x4.add(v128.load(y, 16), bias);
   const y10 = f32x4.add(v128.load(y, 32), bias), y11 = f32x4.add(v128.load(y, 48), bias);
-  const oneRow = locate(p, j, tile) && j + 4 <= count;
-  if (oneRow && p.ysW == 1 && tile.oy + 2 <= p.outHeight && tile.ox + 8 <= p.outWidth) {
+  if (quad.oneRow != 0 && p.ysW == 1 && quad.oy + 2 <= p.outHeight && quad.ox + 8 <= p.outWidth) {
     // The 4 tiles' rows are 8 neighbouring outputs: interleave the tiles' two columns.
-    const row = p.y + <usize>((n0 + tile.sample) * p.ysN + o * p.ysO + tile.oy * p.ysH + tile.ox) * 4;
+    const row = p.y + <usize>((n0 + quad.sample) * p.ysN + o * p.ysO + quad.oy * p.ysH + quad.ox) * 4;
     const next = row + <usize>p.ysH * 4;
     v128.store(row, i32x4.shuffle(y00, y01, 0, 4, 1, 5));
     v128.store(row, i32x4.shuffle(y00, y01, 2, 6, 3, 7), 16);
@@ -261,7 +282,8 @@ function outputQuad(p: Problem, n0: i32, count: i32, j: i32, o: i32, src: usize,
   v128.store(y, y01, 16);
   v128.store(y, y10, 32);
   v128.store(y, y11, 48);
-  for (let t = 0; t < 4 && j + t < count; t++) {
+  const tile = changetype<Tile>(work + TILE);
+  for (let t = 0; t < 4 && j + t < end; t++) {
     locate(p, j + t, tile);
     const plane = p.y + <usize>((n0 + tile.sample) * p.ysN + o * p.ysO) * 4;
     for (let a = 0; a < 2; a++) {
@@ -276,15 +298,13 @@ function outputQuad(p: Problem, n0: i32, count: i32, j: i32, o: i32, src: usize,
 
 /**
  * dM = A dY A^T of output channel o for tiles [j, j + 4) (outputs past the output's edge and
- * tiles past `count` read zeros): vectors of the 4 tiles at dst + xi * xiStride.
+ * tiles from `end` on read zeros): vectors of the 4 tiles at dst + xi * xiStride.
  */
-function gradientQuad(p: Problem, n0: i32, count: i32, j: i32, o: i32, work: usize, dst: usize, xiStride: usize): void {
-  const tile = changetype<Tile>(work + TILE);
+function gradientQuad(p: Problem, n0: i32, j: i32, end: i32, quad: Tile, o: i32, work: usize, dst: usize, xiStride: usize): void {
   const mid = work + MID, y = work + GATHERED;
-  const oneRow = locate(p, j, tile) && j + 4 <= count;
   let y00: v128, y01: v128, y10: v128, y11: v128;
-  if (oneRow && p.ysW == 1 && tile.oy + 2 <= p.outHeight && tile.ox + 8 <= p.outWidth) {
-    const row = p.y + <usize>((n0 + tile.sample) * p.ysN + o * p.ysO + tile.oy * p.ysH + tile.ox) * 4;
+  if (quad.oneRow != 0 && p.ysW == 1 && quad.oy + 2 <= p.outHeight && quad.ox + 8 <= p.outWidth) {
+    const row = p.y + <usize>((n0 + quad.sample) * p.ysN + o * p.ysO + quad.oy * p.ysH + quad.ox) * 4;
     const next = row + <usize>p.ysH * 4;
     const a0 = v128.load(row), a1 = v128.load(row, 16), b0 = v128.load(next), b1 = v128.load(next, 16);
     y00 = i32x4.shuffle(a0, a1, 0, 2, 4, 6);
@@ -292,8 +312,9 @@ function gradientQuad(p: Problem, n0: i32, count: i32, j: i32, o: i32, work: usi
     y10 = i32x4.shuffle(b0, b1, 0, 2, 4, 6);
     y11 = i32x4.shuffle(b0, b1, 1, 3, 5, 7);
   } else {
+    const tile = changetype<Tile>(work + TILE);
     for (let t = 0; t < 4; t++) {
-      const valid = j + t < count;
+      const valid = j + t < end;
       if (valid) locate(p, j + t, tile);
       const plane = p.y + <usize>((n0 + tile.sample) * p.ysN + o * p.ysO) * 4;
       for (let a = 0; a < 2; a++) {
@@ -320,11 +341,10 @@ function gradientQuad(p: Problem, n0: i32, count: i32, j: i32, o: i32, work: usi
 
 /**
  * Channel c's input gradient from tiles [j, j + 4) (dV[xi] as vectors of the 4 tiles at src +
- * xi * xiStride): B dV B^T added into the input gradient's patches (those past `count` skipped,
+ * xi * xiStride): B dV B^T added into the input gradient's patches (tiles from `end` on skipped,
  * values in the padding dropped).
  */
-function inputGradientQuad(p: Problem, n0: i32, count: i32, j: i32, c: i32, src: usize, xiStride: usize, work: usize): void {
-  const tile = changetype<Tile>(work + TILE);
+function inputGradientQuad(p: Problem, n0: i32, j: i32, end: i32, quad: Tile, c: i32, src: usize, xiStride: usize, work: usize): void {
   const mid = work + MID, dd = work + GATHERED;
   // Columns kk: s[r][kk] at mid + (6 r + kk) * VEC.
   for (let kk = 0; kk < 6; kk++) {
@@ -333,12 +353,11 @@ function inputGradientQuad(p: Problem, n0: i32, count: i32, j: i32, c: i32, src:
     inputAdjoint(at(col, 0, step), at(col, 1, step), at(col, 2, step), at(col, 3, step), at(col, 4, step), at(col, 5, step), mid + <usize>kk * VEC, 6 * VEC);
   }
   const plane = <usize>(p.h * p.w);
-  const oneRow = locate(p, j, tile) && j + 4 <= count;
-  const iy0 = tile.oy - p.padH, ix0 = tile.ox - p.padW;
-  if (oneRow && iy0 >= 0 && iy0 + 6 <= p.h && ix0 >= 0 && ix0 + 12 <= p.w) {
+  const iy0 = quad.oy - p.padH, ix0 = quad.ox - p.padW;
+  if (quad.oneRow != 0 && iy0 >= 0 && iy0 + 6 <= p.h && ix0 >= 0 && ix0 + 12 <= p.w) {
     // Each patch row's 6 gradients per tile sum into 12 neighbouring values: lane t of dd[kk]
     // goes to value 2t + kk; evens and odds summed in registers, then interleaved.
-    let row = p.inputGrad + (<usize>((n0 + tile.sample) * p.channels + c) * plane + <usize>(iy0 * p.w + ix0)) * 4;
+    let row = p.inputGrad + (<usize>((n0 + quad.sample) * p.channels + c) * plane + <usize>(iy0 * p.w + ix0)) * 4;
     const zero = k(0);
     for (let r = 0; r < 6; r++) {
       const s = mid + <usize>r * 6 * VEC;
@@ -360,7 +379,8 @@ function inputGradientQuad(p: Problem, n0: i32, count: i32, j: i32, c: i32, src:
     const s = mid + <usize>r * 6 * VEC;
     inputAdjoint(at(s, 0, VEC), at(s, 1, VEC), at(s, 2, VEC), at(s, 3, VEC), at(s, 4, VEC), at(s, 5, VEC), dd + <usize>r * 6 * VEC, VEC);
   }
-  for (let t = 0; t < 4 && j + t < count; t++) {
+  const tile = changetype<Tile>(work + TILE);
+  for (let t = 0; t < 4 && j + t < end; t++) {
     locate(p, j + t, tile);
     const y0 = tile.oy - p.padH, x0 = tile.ox - p.padW;
     const out = p.inputGrad + <usize>((n0 + tile.sample) * p.channels + c) * plane * 4;
@@ -454,39 +474,142 @@ export function winogradWeights(args: usize, tid: i32, nthreads: i32): void {
 }
 
 /**
- * Winograd convolution forward, one share, in tasks of `samples` samples. A task transforms its
- * tiles' input patches into GEMM panels (V[xi], [C, tiles] in 8-tile panels), then for each
- * group of 4 output channels multiplies U[xi] by V[xi] at every position into a few register
- * tiles (in L1) and transforms them back into the output, with the bias. args: Problem.
+ * Winograd convolution forward, one share, in tasks of `samples` samples, each in chunks of at
+ * most `chunkTiles` tiles. A chunk's input patches are transformed into GEMM panels (V[xi], [C,
+ * tiles] in 8-tile panels); then for each group of 4 output channels U[xi] @ V[xi] at every
+ * position goes into a few register tiles (in L1), transformed back into the output with the
+ * bias. args: Problem.
  */
 export function winogradForward(args: usize, tid: i32, nthreads: i32): void {
   const p = changetype<Problem>(args);
   const buffer = p.buffers + <usize>tid * <usize>p.bufferBytes;
-  const work = buffer, v = buffer + <usize>p.vAt, m = buffer + <usize>p.tilesAt;
+  const work = buffer, v = buffer + <usize>p.vAt, m = buffer + <usize>p.tilesAt, quads = buffer + <usize>p.quadsAt;
   const channels = p.channels, outChannels = p.outChannels;
-  const perSample = tilesPerSample(p);
-  const maxPanels = (p.samples * perSample + 7) >> 3;
   const groups = (outChannels + 3) >> 2;
-  // V(xi, tile j, channel c) at v + ((xi * maxPanels + j / 8) * C + c) * 8 + j % 8 floats;
-  // M(xi, o % 4, j) of one channel group at m + (xi * maxPanels + j / 8) * 32 + (o % 4) * 8 + j % 8.
-  const vStride = <usize>(maxPanels * channels) * 32, mStride = <usize>maxPanels * 128;
+  // V(xi, chunk tile j, channel c) at v + xi * vStride + ((j / 8) * C + c) * 8 + j % 8 floats;
+  // M(xi, o % 4, j) of one channel group at m + xi * tileStride + (j / 8) * 32 + (o % 4) * 8 + j % 8.
+  const vStride = <usize>p.vStride, mStride = <usize>p.tileStride;
   const tasks = (p.batch + p.samples - 1) / p.samples;
   for (let task = tid; task < tasks; task += nthreads) {
     const n0 = task * p.samples;
-    const count = min(p.samples, p.batch - n0) * perSample;
-    const panels = (count + 7) >> 3;
-    for (let j = 0; j < count; j += 4) {
-      const panel = v + <usize>(((j >> 3) * channels) * 8 + (j & 7)) * 4;
-      for (let c = 0; c < channels; c++) inputQuad(p, n0, count, j, c, work, panel + <usize>c * 32, vStride);
-    }
-    for (let group = 0; group < groups; group++) {
-      for (let xi = 0; xi < XI; xi++) {
-        const a = p.weight + <usize>((xi * groups + group) * channels) * VEC;
-        const b = v + <usize>xi * vStride, tiles = m + <usize>xi * mStride;
-        for (let q = 0; q < panels; q++) gemmTile(channels, a, b + <usize>(q * channels) * 32, tiles + <usize>q * 128);
+    const count = min(p.samples, p.batch - n0) * tilesPerSample(p);
+    for (let first = 0; first < count; first += p.chunkTiles) {
+      const end = min(count, first + p.chunkTiles), size = end - first;
+      describeQuads(p, first, end, quads);
+      for (let j = 0; j < size; j += 4) {
+        const quad = changetype<Tile>(quads + <usize>j * 4);
+        const panel = v + <usize>(((j >> 3) * channels) * 8 + (j & 7)) * 4;
+        for (let c = 0; c < channels; c++) inputQuad(p, n0, first + j, end, quad, c, work, panel + <usize>c * 32, vStride);
       }
-      for (let o = 4 * group; o < min(outChannels, 4 * group + 4); o++) {
-        for (let j = 0; j < count; j += 4) outputQuad(p, n0, count, j, o, m + <usize>((j >> 3) * 32 + (o & 3) * 8 + (j & 7)) * 4, mStride, work);
+      const panels = (size + 7) >> 3;
+      for (let group = 0; group < groups; group++) {
+        for (let xi = 0; xi < XI; xi++) {
+          const a = p.weight + <usize>((xi * groups + group) * channels) * VEC;
+          const b = v + <usize>xi * vStride, tiles = m + <usize>xi * mStride;
+          for (let q = 0; q < panels; q++) gemmTile(channels, a, b + <usize>(q * channels) * 32, tiles + <usize>q * 128);
+        }
+        for (let j = 0; j < size; j += 4) {
+          const quad = changetype<Tile>(quads + <usize>j * 4);
+          for (let o = 4 * group; o < min(outChannels, 4 * group + 4); o++) {
+            outputQuad(p, n0, first + j, end, quad, o, m + <usize>((j >> 3) * 32 + (o & 3) * 8 + (j & 7)) * 4, mStride, work);
+          }
+        }
+      }
+    }
+  }
+}
+
+// The backward pass's chunk buffers (in a share's buffer; j counts the chunk's tiles, maxTiles =
+// chunkTiles, paddedOut = O rounded up to 8; each position xi at its region's stride):
+//   dM(xi, o, j) at dm + xi * dmStride + ((j / 8) * paddedOut + o) * 8 + j % 8 floats,
+//     the input gradient GEMM's panels (8 tiles wide, K = O);
+//   dM^T(xi, j, o) at dmt + xi * dmtStride + ((o / 8) * maxTiles + j) * 8 + o % 8,
+//     the weight gradient GEMM's panels (8 channels wide, K = tiles);
+//   V(xi, c, j) at v + xi * vStride + ((c / 4) * maxTiles + j) * 4 + c % 4,
+//     the weight gradient GEMM's row panels (4 channels tall, K = tiles);
+//   dV(xi, c % 4, j) of one input channel group at tiles + xi * tileStride + (j / 8) * 32 + (c % 4) * 8 + j % 8.
+// A share's partial holds dU^T(xi, c, o) at (xi * inGroups * 4 + c) * paddedOut + o, then the bias sums [paddedOut].
+
+// @ts-ignore: decorator
+@inline function paddedOut(p: Problem): i32 {
+  return ((p.outChannels + 7) >> 3) * 8;
+}
+
+/**
+ * dM = A dY A^T for a chunk's tiles [first, end): into the dM panels when the input gradient is
+ * wanted, and transposed into the dM^T panels when the weight gradient is; 8 output channels
+ * (one dM^T panel) at a time, so that every line written stays in L1 until it is full.
+ */
+function gradientChunk(p: Problem, buffer: usize, n0: i32, first: i32, end: i32): void {
+  const work = buffer, staged = buffer + STAGED, quads = buffer + <usize>p.quadsAt;
+  const dm = buffer + <usize>p.dmAt, dmt = buffer + <usize>p.dmtAt;
+  const wantInput = p.inputGrad != 0, wantWeight = p.wantWeight != 0;
+  const padded = paddedOut(p), maxTiles = p.chunkTiles;
+  const dmStride = <usize>p.dmStride, dmtStride = <usize>p.dmtStride;
+  // Without the input gradient, dM goes through the staged blocks.
+  const rowStep: usize = wantInput ? 32 : BLOCK, xiStride = wantInput ? dmStride : VEC;
+  for (let o0 = 0; o0 < padded; o0 += 8) {
+    for (let j = 0; j < end - first; j += 4) {
+      const quad = changetype<Tile>(quads + <usize>j * 4);
+      for (let half = 0; half < 8; half += 4) {
+        const rows = wantInput ? dm + <usize>(((j >> 3) * padded + o0 + half) * 8 + (j & 7)) * 4 : staged;
+        for (let t = 0; t < 4; t++) {
+          const o = o0 + half + t;
+          if (o < p.outChannels) gradientQuad(p, n0, first + j, end, quad, o, work, rows + <usize>t * rowStep, xiStride);
+          else zeroBlock(rows + <usize>t * rowStep, xiStride);
+        }
+        if (wantWeight) transposeBlocks(rows, rowStep, xiStride, dmt + <usize>(((o0 >> 3) * maxTiles + j) * 8 + half) * 4, dmtStride, 32);
+      }
+    }
+  }
+}
+
+/** The weight gradient of a chunk's tiles [first, end): V[xi] into its row panels, then V[xi] @ dM[xi]^T added into the share's partial. */
+function weightChunk(p: Problem, buffer: usize, n0: i32, first: i32, end: i32, partial: usize): void {
+  const work = buffer, staged = buffer + STAGED, quads = buffer + <usize>p.quadsAt;
+  const v = buffer + <usize>p.vAt, dmt = buffer + <usize>p.dmtAt;
+  const inGroups = (p.channels + 3) >> 2, padded = paddedOut(p), maxTiles = p.chunkTiles;
+  const vStride = <usize>p.vStride, dmtStride = <usize>p.dmtStride;
+  const size = end - first;
+  for (let j = 0; j < size; j += 4) {
+    const quad = changetype<Tile>(quads + <usize>j * 4);
+    for (let group = 0; group < inGroups; group++) {
+      for (let t = 0; t < 4; t++) {
+        const c = 4 * group + t, block = staged + <usize>t * BLOCK;
+        if (c < p.channels) inputQuad(p, n0, first + j, end, quad, c, work, block, VEC);
+        else zeroBlock(block, VEC);
+      }
+      transposeBlocks(staged, BLOCK, VEC, v + <usize>((group * maxTiles + j) * 4) * 4, vStride, 16);
+    }
+  }
+  // K = the chunk's tiles, whole quads (the tiles past `end` are zeros).
+  const k = (size + 3) & ~3, ld = <usize>padded * 4;
+  for (let xi = 0; xi < XI; xi++) {
+    for (let group = 0; group < inGroups; group++) {
+      const a = v + <usize>xi * vStride + <usize>(group * maxTiles) * 16;
+      const out = partial + <usize>((xi * inGroups + group) * 4) * ld;
+      for (let q = 0; q < padded >> 3; q++) gemmTileAdd(k, a, dmt + <usize>xi * dmtStride + <usize>(q * maxTiles) * 32, out + <usize>q * 32, ld);
+    }
+  }
+}
+
+/** The input gradient of a chunk's tiles [first, end): U[xi]^T @ dM[xi] one group of 4 input channels at a time, transformed and added into the input gradient. */
+function inputGradientChunk(p: Problem, buffer: usize, n0: i32, first: i32, end: i32): void {
+  const work = buffer, quads = buffer + <usize>p.quadsAt;
+  const dm = buffer + <usize>p.dmAt, tiles = buffer + <usize>p.tilesAt;
+  const inGroups = (p.channels + 3) >> 2, padded = paddedOut(p);
+  const dmStride = <usize>p.dmStride, tileStride = <usize>p.tileStride;
+  const size = end - first, panels = (size + 7) >> 3;
+  for (let group = 0; group < inGroups; group++) {
+    for (let xi = 0; xi < XI; xi++) {
+      const a = p.weight + <usize>((xi * inGroups + group) * p.outChannels) * VEC;
+      const b = dm + <usize>xi * dmStride, out = tiles + <usize>xi * tileStride;
+      for (let q = 0; q < panels; q++) gemmTile(p.outChannels, a, b + <usize>(q * padded) * 32, out + <usize>q * 128);
+    }
+    for (let j = 0; j < size; j += 4) {
+      const quad = changetype<Tile>(quads + <usize>j * 4);
+      for (let c = 4 * group; c < min(p.channels, 4 * group + 4); c++) {
+        inputGradientQuad(p, n0, first + j, end, quad, c, tiles + <usize>((j >> 3) * 32 + (c & 3) * 8 + (j & 7)) * 4, tileStride, work);
       }
     }
   }
@@ -494,103 +617,42 @@ export function winogradForward(args: usize, tid: i32, nthreads: i32): void {
 
 /**
  * Winograd convolution backward, one share, in tasks of `samples` samples (whole samples, so no
- * two shares add into one input-gradient patch). A task (1) transforms its output gradient:
- * dM[xi] as the input gradient GEMM's panels ([O, tiles], 8-tile panels) and, transposed, as the
- * weight gradient's ([tiles, O], 8-channel panels); (2) sums its bias gradient into the share's
- * partial; (3) for the weight gradient, transforms its input patches into V[xi] panels ([C,
- * tiles], 4-channel row panels) and adds V[xi] @ dM[xi]^T [C, O] into the share's partial
- * (winogradWeightGrad sums the partials and transforms them back); (4) for the input gradient,
- * multiplies U[xi]^T by dM[xi] one group of 4 input channels at a time into a few register
- * tiles and adds their transforms into the input gradient. args: Problem.
+ * two shares add into one input-gradient patch), each in chunks of at most `chunkTiles` tiles. A
+ * task sums its bias gradient into the share's partial; then each chunk transforms its output
+ * gradient (gradientChunk), adds its weight gradient into the share's partial (weightChunk;
+ * winogradWeightGrad sums the partials and transforms them back) and its input gradient into
+ * the task's zeroed samples (inputGradientChunk). args: Problem.
  */
 export function winogradBackward(args: usize, tid: i32, nthreads: i32): void {
   const p = changetype<Problem>(args);
   const buffer = p.buffers + <usize>tid * <usize>p.bufferBytes;
-  const work = buffer, staged = buffer + STAGED;
-  const v = buffer + <usize>p.vAt, tiles = buffer + <usize>p.tilesAt;
-  const dm = buffer + <usize>p.dmAt, dmt = buffer + <usize>p.dmtAt;
-  const channels = p.channels, outChannels = p.outChannels;
-  const wantInput = p.inputGrad != 0, wantWeight = p.wantWeight != 0;
-  const perSample = tilesPerSample(p);
-  const maxPanels = (p.samples * perSample + 7) >> 3, maxTiles = maxPanels * 8;
-  const inGroups = (channels + 3) >> 2, outPanels = (outChannels + 7) >> 3;
-  const paddedOut = outPanels * 8;
-  // dM(xi, o, j) at dm + ((xi * maxPanels + j / 8) * paddedOut + o) * 8 + j % 8 floats;
-  // dM^T(xi, j, o) at dmt + ((xi * outPanels + o / 8) * maxTiles + j) * 8 + o % 8;
-  // V(xi, c, j) at v + ((xi * inGroups + c / 4) * maxTiles + j) * 4 + c % 4;
-  // dV(xi, c % 4, j) of one channel group at tiles + (xi * maxPanels + j / 8) * 32 + (c % 4) * 8 + j % 8;
-  // the partial's dU^T(xi, c, o) at ((xi * inGroups * 4 + c) * paddedOut + o), then the bias sums [paddedOut].
-  const dmStride = <usize>(maxPanels * paddedOut) * 32, dmtStride = <usize>(outPanels * maxTiles) * 32;
-  const vStride = <usize>(inGroups * maxTiles) * 16, tileStride = <usize>maxPanels * 128;
   const partial = p.partials != 0 ? p.partials + <usize>tid * <usize>p.partialFloats * 4 : 0;
-  const biasSums = partial + <usize>(XI * inGroups * 4 * paddedOut) * 4;
+  const biasSums = partial + <usize>(XI * ((p.channels + 3) >> 2) * 4 * paddedOut(p)) * 4;
   if (partial != 0) memory.fill(partial, 0, <usize>p.partialFloats * 4);
   const tasks = (p.batch + p.samples - 1) / p.samples;
   for (let task = tid; task < tasks; task += nthreads) {
     const n0 = task * p.samples;
     const samples = min(p.samples, p.batch - n0);
-    const count = samples * perSample;
-    const quads = (count + 3) >> 2, panels = (count + 7) >> 3;
     if (partial != 0) {
       for (let s = 0; s < samples; s++) {
-        for (let o = 0; o < outChannels; o++) {
+        for (let o = 0; o < p.outChannels; o++) {
           const plane = p.y + <usize>((n0 + s) * p.ysN + o * p.ysO) * 4;
           store<f32>(biasSums + <usize>o * 4, load<f32>(biasSums + <usize>o * 4) + planeSum(p, plane));
         }
       }
     }
-    if (!wantInput && !wantWeight) continue;
-    // 8 output channels (one dM^T panel) at a time, so that every line written stays in L1
-    // until it is full. Without the input gradient, dM goes through the staged blocks.
-    for (let o0 = 0; o0 < paddedOut; o0 += 8) {
-      for (let j = 0; j < 4 * quads; j += 4) {
-        for (let half = 0; half < 8; half += 4) {
-          const rows = wantInput ? dm + <usize>(((j >> 3) * paddedOut + o0 + half) * 8 + (j & 7)) * 4 : staged;
-          const rowStep: usize = wantInput ? 32 : BLOCK, xiStride = wantInput ? dmStride : VEC;
-          for (let t = 0; t < 4; t++) {
-            const o = o0 + half + t;
-            if (o < outChannels) gradientQuad(p, n0, count, j, o, work, rows + <usize>t * rowStep, xiStride);
-            else zeroBlock(rows + <usize>t * rowStep, xiStride);
-          }
-          if (wantWeight) transposeBlocks(rows, rowStep, xiStride, dmt + <usize>(((o0 >> 3) * maxTiles + j) * 8 + half) * 4, dmtStride, 32);
-        }
-      }
-    }
-    if (wantWeight) {
-      for (let j = 0; j < 4 * quads; j += 4) {
-        for (let group = 0; group < inGroups; group++) {
-          for (let t = 0; t < 4; t++) {
-            const c = 4 * group + t, block = staged + <usize>t * BLOCK;
-            if (c < channels) inputQuad(p, n0, count, j, c, work, block, VEC);
-            else zeroBlock(block, VEC);
-          }
-          transposeBlocks(staged, BLOCK, VEC, v + <usize>((group * maxTiles + j) * 4) * 4, vStride, 16);
-        }
-      }
-      const ld = <usize>paddedOut * 4;
-      for (let xi = 0; xi < XI; xi++) {
-        for (let group = 0; group < inGroups; group++) {
-          const a = v + <usize>xi * vStride + <usize>(group * maxTiles) * 16;
-          const out = partial + <usize>((xi * inGroups + group) * 4) * ld;
-          for (let q = 0; q < outPanels; q++) {
-            gemmTileAdd(4 * quads, a, dmt + <usize>xi * dmtStride + <usize>(q * maxTiles) * 32, out + <usize>q * 32, ld);
-          }
-        }
-      }
-    }
-    if (wantInput) {
-      const sampleSize = <usize>(channels * p.h * p.w) * 4;
+    if (p.inputGrad != 0) {
+      const sampleSize = <usize>(p.channels * p.h * p.w) * 4;
       memory.fill(p.inputGrad + <usize>n0 * sampleSize, 0, <usize>samples * sampleSize);
-      for (let group = 0; group < inGroups; group++) {
-        for (let xi = 0; xi < XI; xi++) {
-          const a = p.weight + <usize>((xi * inGroups + group) * outChannels) * VEC;
-          const b = dm + <usize>xi * dmStride, out = tiles + <usize>xi * tileStride;
-          for (let q = 0; q < panels; q++) gemmTile(outChannels, a, b + <usize>(q * paddedOut) * 32, out + <usize>q * 128);
-        }
-        for (let c = 4 * group; c < min(channels, 4 * group + 4); c++) {
-          for (let j = 0; j < count; j += 4) inputGradientQuad(p, n0, count, j, c, tiles + <usize>((j >> 3) * 32 + (c & 3) * 8 + (j & 7)) * 4, tileStride, work);
-        }
-      }
+    }
+    if (p.inputGrad == 0 && p.wantWeight == 0) continue;
+    const count = samples * tilesPerSample(p);
+    for (let first = 0; first < count; first += p.chunkTiles) {
+      const end = min(count, first + p.chunkTiles);
+      describeQuads(p, first, end, buffer + <usize>p.quadsAt);
+      gradientChunk(p, buffer, n0, first, end);
+      if (p.wantWeight != 0) weightChunk(p, buffer, n0, first, end, partial);
+      if (p.inputGrad != 0) inputGradientChunk(p, buffer, n0, first, end);
     }
   }
 }

@@ -3,8 +3,9 @@
 // of 4 tiles inside the input), odd output sizes (tiles past the output's edge), rows of tiles
 // not a multiple of 4 (quads over two tile rows or two samples), padding (patches reaching into
 // it), channel counts that fill no whole 4- or 8-channel panel, batches that do not divide into
-// the shares, strided and broadcast views, and every subset of wanted gradients; in every build
-// (SIMD / relaxed FMA) on 1 and 2 threads. Also which convolutions conv2d sends here.
+// the shares, samples cut into chunks (large images), strided and broadcast views, and every
+// subset of wanted gradients; in every build (SIMD / relaxed FMA) on 1 and 2 threads. Also which
+// convolutions conv2d sends here.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { test } from "node:test";
@@ -39,7 +40,10 @@ const CASES: Case[] = [
   { what: "padding (2, 1), 5 tiles per row, channels-last input", batch: 4, channels: 5, size: [10, 12], outChannels: 13, padding: [2, 1], input: "channels-last" },
   { what: "two quads per tile row (overlapping patches), sliced gradient", batch: 2, channels: 8, size: [20, 20], outChannels: 16, grad: "sliced" },
   { what: "same-size output (padding 2), odd tile rows, sliced input", batch: 5, channels: 7, size: [14, 13], outChannels: 11, padding: [2, 2], input: "sliced" },
-  { what: "one output row (half-empty tiles), broadcast gradient (sum().backward())", batch: 6, channels: 4, size: [5, 30], outChannels: 5, grad: "broadcast" },
+  { what: "one output row (half-empty tiles), broadcast gradient (sum().backward())", batch: 6, channels: 8, size: [5, 30], outChannels: 5, grad: "broadcast" },
+  // 19x19 = 361 tiles per sample: with 256 KiB (forward) and 640 KiB (backward) of buffers per
+  // share, chunks of 144 and 96 tiles, each ending inside a tile row.
+  { what: "samples in chunks (output 37x37)", batch: 2, channels: 8, size: [41, 41], outChannels: 16 },
 ];
 
 const WANTED: ConvGradsWanted[] = [
@@ -79,7 +83,6 @@ test("Winograd convolution forward and gradients match the JS backend", () => {
   const r = rng(5);
   for (const c of CASES) {
     const g = geometryOf(c);
-    assert.ok(winogradApplies(g), `${c.what}: takes the Winograd path`);
     const x = randomTensor(r, [g.batch, g.channels, g.inHeight, g.inWidth], c.input ?? "contiguous");
     const w = randomTensor(r, [g.outChannels, g.channels, 5, 5], "contiguous");
     const bias = c.bias === false ? null : randomTensor(r, [g.outChannels], "contiguous");
@@ -104,16 +107,38 @@ test("Winograd convolution forward and gradients match the JS backend", () => {
   }
 });
 
-test("conv2d takes the Winograd path for 5x5 stride-1 convolutions of several input channels only", () => {
+test("Winograd results are the same bit for bit on 1 and 2 threads (a resumed training run continues exactly)", () => {
+  const r = rng(8);
+  for (const c of [CASES[0], CASES[3], CASES[CASES.length - 1]]) {
+    const g = geometryOf(c);
+    const x = randomTensor(r, [g.batch, g.channels, g.inHeight, g.inWidth], "contiguous");
+    const w = randomTensor(r, [g.outChannels, g.channels, 5, 5], "contiguous");
+    const bias = randomTensor(r, [g.outChannels], "contiguous");
+    const grad = randomTensor(r, [g.batch, g.outChannels, g.outHeight, g.outWidth], "contiguous");
+    const results = RUNTIMES.map(({ rt }) => ({
+      out: winogradConv2dOn(rt, x.data, x.layout, w.data, w.layout, bias.data, bias.layout, g),
+      grads: winogradConv2dBackwardOn(rt, grad.data, grad.layout, x.data, x.layout, w.data, w.layout, g, WANTED[0]),
+    }));
+    RUNTIMES.forEach(({ label, threads }, i) => {
+      const one = RUNTIMES.findIndex((other) => other.threads === 1 && other.label.split(",")[0] === label.split(",")[0]);
+      if (threads === 1) return;
+      assert.deepEqual(results[i], results[one], `${c.what}: ${label} against 1 thread`);
+    });
+  }
+});
+
+test("conv2d takes the Winograd path for 5x5 stride-1 convolutions of 8 or more input channels only", () => {
   const lenetConv2 = geometryOf(CASES[0]);
   assert.ok(winogradApplies(lenetConv2));
+  assert.ok(winogradApplies(geometryOf(CASES[CASES.length - 1])), "8 channels, large image");
   const others: [string, Partial<ConvGeometry>][] = [
     ["LeNet conv1 (one input channel)", { channels: 1 }],
+    ["7 input channels", { channels: 7 }],
     ["3x3 kernel", { kernelHeight: 3, kernelWidth: 3, outHeight: 10, outWidth: 10 }],
     ["stride 2", { strideH: 2, strideW: 2, outHeight: 4, outWidth: 4 }],
     ["dilation 2", { dilationH: 2, dilationW: 2, outHeight: 4, outWidth: 4 }],
     ["two groups", { groups: 2 }],
-    ["large images (one sample's buffers past the cache)", { inHeight: 100, inWidth: 100, outHeight: 96, outWidth: 96 }],
+    ["5x3 kernel", { kernelWidth: 3, outWidth: 10 }],
   ];
   for (const [what, change] of others) assert.ok(!winogradApplies({ ...lenetConv2, ...change }), what);
 
