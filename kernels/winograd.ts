@@ -303,14 +303,31 @@ function outputQuad(p: Problem, n0: i32, j: i32, end: i32, quad: Tile, o: i32, s
 function gradientQuad(p: Problem, n0: i32, j: i32, end: i32, quad: Tile, o: i32, work: usize, dst: usize, xiStride: usize): void {
   const mid = work + MID, y = work + GATHERED;
   let y00: v128, y01: v128, y10: v128, y11: v128;
-  if (quad.oneRow != 0 && p.ysW == 1 && quad.oy + 2 <= p.outHeight && quad.ox + 8 <= p.outWidth) {
-    const row = p.y + <usize>((n0 + quad.sample) * p.ysN + o * p.ysO + quad.oy * p.ysH + quad.ox) * 4;
+  if (quad.oneRow != 0 && quad.oy + 2 <= p.outHeight && quad.ox + 8 <= p.outWidth) {
+    // The 4 tiles' rows are 8 neighbouring gradients: lane t of y[a][b] is value 2t + b of row a.
+    const row = p.y + <usize>((n0 + quad.sample) * p.ysN + o * p.ysO + quad.oy * p.ysH + quad.ox * p.ysW) * 4;
     const next = row + <usize>p.ysH * 4;
-    const a0 = v128.load(row), a1 = v128.load(row, 16), b0 = v128.load(next), b1 = v128.load(next, 16);
-    y00 = i32x4.shuffle(a0, a1, 0, 2, 4, 6);
-    y01 = i32x4.shuffle(a0, a1, 1, 3, 5, 7);
-    y10 = i32x4.shuffle(b0, b1, 0, 2, 4, 6);
-    y11 = i32x4.shuffle(b0, b1, 1, 3, 5, 7);
+    if (p.ysW == 1) {
+      const a0 = v128.load(row), a1 = v128.load(row, 16), b0 = v128.load(next), b1 = v128.load(next, 16);
+      y00 = i32x4.shuffle(a0, a1, 0, 2, 4, 6);
+      y01 = i32x4.shuffle(a0, a1, 1, 3, 5, 7);
+      y10 = i32x4.shuffle(b0, b1, 0, 2, 4, 6);
+      y11 = i32x4.shuffle(b0, b1, 1, 3, 5, 7);
+    } else {
+      // A strided or broadcast gradient (sum().backward()): the same values, one at a time.
+      const step = <usize>p.ysW * 4;
+      for (let t = 0; t < 4; t++) {
+        for (let b = 0; b < 2; b++) {
+          const at = <usize>(2 * t + b) * step;
+          store<f32>(y + <usize>b * VEC + <usize>t * 4, load<f32>(row + at));
+          store<f32>(y + <usize>(2 + b) * VEC + <usize>t * 4, load<f32>(next + at));
+        }
+      }
+      y00 = v128.load(y);
+      y01 = v128.load(y, 16);
+      y10 = v128.load(y, 32);
+      y11 = v128.load(y, 48);
+    }
   } else {
     const tile = changetype<Tile>(work + TILE);
     for (let t = 0; t < 4; t++) {

@@ -3,7 +3,8 @@
 // of 4 tiles inside the input), odd output sizes (tiles past the output's edge), rows of tiles
 // not a multiple of 4 (quads over two tile rows or two samples), padding (patches reaching into
 // it), channel counts that fill no whole 4- or 8-channel panel, batches that do not divide into
-// the shares, samples cut into chunks (large images), strided and broadcast views, and every
+// the shares, samples cut into chunks (large images), strided and broadcast views (sliced ones
+// are compacted when staged; channels-last ones keep their strides), and every
 // subset of wanted gradients; in every build (SIMD / relaxed FMA) on 1 and 2 threads. Also which
 // convolutions conv2d sends here.
 import assert from "node:assert/strict";
@@ -38,7 +39,7 @@ const CASES: Case[] = [
   { what: "odd output 7x9, 6 channels, 7 output channels, no bias", batch: 3, channels: 6, size: [11, 13], outChannels: 7, bias: false },
   { what: "one sample, output 5x5 (quads over tile rows)", batch: 1, channels: 9, size: [9, 9], outChannels: 17 },
   { what: "padding (2, 1), 5 tiles per row, channels-last input", batch: 4, channels: 5, size: [10, 12], outChannels: 13, padding: [2, 1], input: "channels-last" },
-  { what: "two quads per tile row (overlapping patches), sliced gradient", batch: 2, channels: 8, size: [20, 20], outChannels: 16, grad: "sliced" },
+  { what: "two quads per tile row (overlapping patches), channels-last gradient", batch: 2, channels: 8, size: [20, 20], outChannels: 16, grad: "channels-last" },
   { what: "same-size output (padding 2), odd tile rows, sliced input", batch: 5, channels: 7, size: [14, 13], outChannels: 11, padding: [2, 2], input: "sliced" },
   { what: "one output row (half-empty tiles), broadcast gradient (sum().backward())", batch: 6, channels: 8, size: [5, 30], outChannels: 5, grad: "broadcast" },
   // 19x19 = 361 tiles per sample: with 256 KiB (forward) and 640 KiB (backward) of buffers per

@@ -34,8 +34,9 @@ const BACKWARD_SHARES = 8;
 /**
  * Fewest input channels for the Winograd path: its transforms cost per tile and output channel
  * what the GEMM saves per input channel. Measured on 12x12 inputs, 50 output channels, batch 64
- * (Winograd / im2col time): 4 channels 1.2-1.3 forward, 0.8 backward; 8 channels 0.75 forward on
- * one thread and 1.03-1.06 on two, 0.71-0.75 backward; 10 and more both faster on two threads.
+ * (Winograd / im2col time): 4 channels 1.2-1.3 forward, 0.8 backward; 8 channels 0.75-0.84
+ * forward on one thread and 0.82-1.10 (about even) on two, 0.69-0.83 backward; 10 and more
+ * 0.73-0.86 forward, 0.64-0.72 backward.
  */
 const MIN_CHANNELS = 8;
 // As in conv.ts: smaller jobs are not split across threads.
