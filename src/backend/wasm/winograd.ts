@@ -222,6 +222,7 @@ export function winogradConv2dBackwardOn(rt: WasmRuntime, grad: Storage, gl: Lay
   const partialFloats = want.weight || want.bias ? XI * roundUp(g.channels, 4) * paddedOut + paddedOut : 0;
   const partials = partialFloats > 0 ? rt.alloc(shares * partialFloats * 4) : 0;
   const args = problemArgs(rt, g, sx, sg, { weights, bias: 0, inputGrad, partials, partialFloats, wantWeight: want.weight, samples, chunkTiles, buffers, layout });
+  // The fixed shares run on as many threads as are worth waking and up.
   rt.run("winogradBackward", args, shares, Math.ceil(shares / rt.sharesFor(threadsFor(g), 1)));
   const result: ConvGrads = { input: want.input ? unstage(rt, inputGrad, inputSize) : null, weight: null, bias: null };
   if (partials === 0) return result;
