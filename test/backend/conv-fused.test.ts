@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import type { ConvGeometry } from "../../src/backend/backend.js";
 import { jsBackend } from "../../src/backend/js/index.js";
-import { conv2dBackwardOn, conv2dOn } from "../../src/backend/wasm/conv.js";
+import { im2colConv2dBackwardOn, im2colConv2dOn } from "../../src/backend/wasm/conv.js";
 import { Layout } from "../../src/core/layout.js";
 import { rng } from "../helpers.js";
 import { assertAllClose, wasmRuntimes } from "../wasm-helpers.js";
@@ -74,8 +74,8 @@ for (const channelsLast of [false, true]) {
       const want = jsBackend.conv2dBackward(grad.data, grad.layout, x.data, x.layout, w.data, w.layout, g, all);
       for (const { label, rt } of RUNTIMES) {
         const what = `${shape.what}, ${label}`;
-        assertAllClose(conv2dOn(rt, x.data, x.layout, w.data, w.layout, bias.data, bias.layout, g), wantOut, 1e-5 * k, `forward, ${what}`);
-        const got = conv2dBackwardOn(rt, grad.data, grad.layout, x.data, x.layout, w.data, w.layout, g, all);
+        assertAllClose(im2colConv2dOn(rt, x.data, x.layout, w.data, w.layout, bias.data, bias.layout, g), wantOut, 1e-5 * k, `forward, ${what}`);
+        const got = im2colConv2dBackwardOn(rt, grad.data, grad.layout, x.data, x.layout, w.data, w.layout, g, all);
         assertAllClose(got.input, want.input, 1e-5 * g.outChannels, `input gradient, ${what}`);
         assertAllClose(got.weight, want.weight, 1e-5 * length, `weight gradient, ${what}`);
         assertAllClose(got.bias, want.bias, 1e-5 * length, `bias gradient, ${what}`);

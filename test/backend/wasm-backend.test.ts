@@ -51,7 +51,10 @@ test("matmul, mm, bmm and broadcast matmul agree with the JS backend, gradients 
 test("conv2d forward and backward agree with the JS backend", () => {
   flint.manualSeed(2);
   const F = flint.nn.functional;
-  assertSameOnBothBackends("LeNet conv2", [flint.randn([8, 20, 12, 12]), flint.randn([50, 20, 5, 5]), flint.randn([50])], (x, w, b) => F.conv2d(x, w, { bias: b }));
+  // LeNet's conv2 takes the Winograd path (src/backend/wasm/winograd.ts), whose float32 error is
+  // about 1e-6 of the output scale (im2col's: 1e-7); with randn weights these outputs reach ~80.
+  // Measured up to 1.2e-4 over 12 seeds and both builds, hence 2.5e-4 instead of 1e-4.
+  assertSameOnBothBackends("LeNet conv2", [flint.randn([8, 20, 12, 12]), flint.randn([50, 20, 5, 5]), flint.randn([50])], (x, w, b) => F.conv2d(x, w, { bias: b }), 2.5e-4);
   assertSameOnBothBackends("strided padded dilated conv", [flint.randn([3, 4, 17, 15]), flint.randn([6, 4, 3, 3])], (x, w) => F.conv2d(x, w, { stride: 2, padding: 2, dilation: 2 }));
   assertSameOnBothBackends("conv of a channels-last view", [flint.randn([2, 19, 21, 3]), flint.randn([5, 3, 4, 4])], (x, w) => F.conv2d(x.permute([0, 3, 1, 2]), w, { padding: 1 }));
 });

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ConvGeometry } from "../../src/backend/backend.js";
 import { jsBackend } from "../../src/backend/js/index.js";
-import { conv2dBackwardOn, conv2dOn } from "../../src/backend/wasm/conv.js";
+import { conv2dBackwardOn, conv2dOn, im2colConv2dBackwardOn, im2colConv2dOn } from "../../src/backend/wasm/conv.js";
 import { gemmOn, matmulOn } from "../../src/backend/wasm/matmul.js";
 import { Layout } from "../../src/core/layout.js";
 import * as flint from "../../src/index.js";
@@ -94,7 +94,7 @@ const LARGE_CONVS: ConvGeometry[] = [
   { batch: 5, channels: 8, inHeight: 40, inWidth: 40, kernelHeight: 3, kernelWidth: 3, strideH: 1, strideW: 1, padH: 1, padW: 0, dilationH: 1, dilationW: 1, outHeight: 40, outWidth: 38, padValue: 0, groups: 2, outChannels: 6 },
 ];
 
-test("conv2d crosses the GEMM's cache blocks and the sample tasks (K > 256, N*L > 1024, > 128 rows, groups)", () => {
+test("the im2col conv2d crosses the GEMM's cache blocks and the sample tasks (K > 256, N*L > 1024, > 128 rows, groups)", () => {
   const r = rng(7);
   for (const g of LARGE_CONVS) checkLargeConv(r, g);
 });
@@ -106,8 +106,8 @@ function checkLargeConv(r: () => number, g: ConvGeometry): void {
   const grad = randomTensor(r, [g.batch, g.outChannels, g.outHeight, g.outWidth], "contiguous");
   const all = { input: true, weight: true, bias: true };
   for (const { label, rt } of RUNTIMES) {
-    assertAllClose(conv2dOn(rt, x.data, x.layout, w.data, w.layout, bias.data, bias.layout, g), jsBackend.conv2d(x.data, x.layout, w.data, w.layout, bias.data, bias.layout, g), 3e-3, `forward, ${label}, ${JSON.stringify(g)}`);
-    const got = conv2dBackwardOn(rt, grad.data, grad.layout, x.data, x.layout, w.data, w.layout, g, all);
+    assertAllClose(im2colConv2dOn(rt, x.data, x.layout, w.data, w.layout, bias.data, bias.layout, g), jsBackend.conv2d(x.data, x.layout, w.data, w.layout, bias.data, bias.layout, g), 3e-3, `forward, ${label}, ${JSON.stringify(g)}`);
+    const got = im2colConv2dBackwardOn(rt, grad.data, grad.layout, x.data, x.layout, w.data, w.layout, g, all);
     const want = jsBackend.conv2dBackward(grad.data, grad.layout, x.data, x.layout, w.data, w.layout, g, all);
     assertAllClose(got.input, want.input, 3e-3, `input gradient, ${label}`);
     assertAllClose(got.weight, want.weight, 2e-2, `weight gradient, ${label}`);

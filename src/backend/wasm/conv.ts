@@ -5,6 +5,7 @@ import { jsBackend } from "../js/index.js";
 import { stage, stageArray, unstage } from "./operands.js";
 import type { WasmRuntime } from "./runtime.js";
 import { geometryFields } from "./window.js";
+import { winogradApplies, winogradConv2dBackwardOn, winogradConv2dOn } from "./winograd.js";
 
 /**
  * Convolution in one trip to wasm memory each way. Forward: the kernel convForward takes a few
@@ -16,6 +17,7 @@ import { geometryFields } from "./window.js";
  * their share of the weight gradient (rows @ columns^T) into a per-thread partial, and computes
  * their input gradient (weight^T @ rows) a register tile at a time, each tile added straight into
  * the input gradient (col2im). No intermediate leaves wasm memory, and none is batch-sized.
+ * 5x5 stride-1 convolutions with enough input channels go to winograd.ts instead.
  */
 
 // Output channels per thread task in convGradRows below which one thread does them all.
@@ -74,7 +76,18 @@ function sampleTasks(rt: WasmRuntime, g: ConvGeometry, backward: boolean, inputG
   return { chunk, shares, buffers, bufferBytes, scratch };
 }
 
+/** Convolution on the wasm kernels: Winograd where `winogradApplies` (winograd.ts), else im2col. */
 export function conv2dOn(rt: WasmRuntime, x: Storage, xl: Layout, w: Storage, wl: Layout, bias: Storage | null, bl: Layout | null, g: ConvGeometry): Float32Array {
+  return winogradApplies(g) ? winogradConv2dOn(rt, x, xl, w, wl, bias, bl, g) : im2colConv2dOn(rt, x, xl, w, wl, bias, bl, g);
+}
+
+/** conv2dOn's gradients, on the same path as its forward pass. */
+export function conv2dBackwardOn(rt: WasmRuntime, grad: Storage, gl: Layout, x: Storage, xl: Layout, w: Storage, wl: Layout, g: ConvGeometry, want: ConvGradsWanted): ConvGrads {
+  return winogradApplies(g) ? winogradConv2dBackwardOn(rt, grad, gl, x, xl, w, wl, g, want) : im2colConv2dBackwardOn(rt, grad, gl, x, xl, w, wl, g, want);
+}
+
+/** The im2col convolution (convForward), for any geometry. */
+export function im2colConv2dOn(rt: WasmRuntime, x: Storage, xl: Layout, w: Storage, wl: Layout, bias: Storage | null, bl: Layout | null, g: ConvGeometry): Float32Array {
   const { columns } = sizes(g);
   rt.reset();
   const sx = stage(rt, x, xl);
@@ -93,13 +106,14 @@ export function conv2dOn(rt: WasmRuntime, x: Storage, xl: Layout, w: Storage, wl
   return unstage(rt, out, g.outChannels * columns);
 }
 
-export function conv2dBackwardOn(rt: WasmRuntime, grad: Storage, gl: Layout, x: Storage, xl: Layout, w: Storage, wl: Layout, g: ConvGeometry, want: ConvGradsWanted): ConvGrads {
+/** The im2col convolution's gradients (convGradRows, convBackward), for any geometry. */
+export function im2colConv2dBackwardOn(rt: WasmRuntime, grad: Storage, gl: Layout, x: Storage, xl: Layout, w: Storage, wl: Layout, g: ConvGeometry, want: ConvGradsWanted): ConvGrads {
   const { length, columns, groupRows } = sizes(g);
   rt.reset();
   // d(output) [N, O, outH, outW] as gradRows [O, N*L] (and its row sums, the bias gradient).
   const sg = stage(rt, grad, gl);
   if (g.outHeight > 1 && sg.strides[2] !== sg.strides[3] * g.outWidth) {
-    return conv2dBackwardOn(rt, jsBackend.copy(grad, gl, "float32"), Layout.contiguous(gl.shape), x, xl, w, wl, g, want);
+    return im2colConv2dBackwardOn(rt, jsBackend.copy(grad, gl, "float32"), Layout.contiguous(gl.shape), x, xl, w, wl, g, want);
   }
   const gradRows = rt.alloc(g.outChannels * columns * 4);
   const biasGrad = want.bias ? rt.alloc(g.outChannels * 4) : 0;
