@@ -2,11 +2,9 @@
 // times every workload in flint, PyTorch (Debian's python3-torch via /usr/bin/python3, best of
 // several thread settings) and TensorFlow.js 4.22 (wasm and cpu backends; not the sequence
 // models), in one run, and prints the medians and the ratios flint/other (below 1 means flint is
-// faster). Like the `flint` command, it runs with glibc malloc settings that keep freed memory
-// for reuse (src/cli/malloc-settings.ts), and PyTorch inherits them. With --rounds N, flint and
-// PyTorch take turns N times (PyTorch in its best setting after the first round) and the
-// flint/PyTorch ratio is the median of the rounds' ratios: on a machine whose speed drifts by
-// minutes, that compares the two at the same moments.
+// faster). With --rounds N, flint and PyTorch take turns N times (PyTorch in its best setting
+// after the first round) and the flint/PyTorch ratio is the median of the rounds' ratios: on a
+// machine whose speed drifts by minutes, that compares the two at the same moments.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -15,7 +13,6 @@ import { fileURLToPath } from "node:url";
 import * as flint from "../src/index.js";
 import "../src/backend/wasm/index.js";
 import { wasmRuntime } from "../src/backend/wasm/runtime.js";
-import { rerunWithMallocSettings, wantsMallocSettings } from "../src/cli/malloc-settings.js";
 import { medianMs } from "./timing.js";
 import { DESCRIPTIONS, MIN_BUDGET_MS, WORKLOADS } from "./workloads.js";
 import { registerTfGradients } from "./tfjs-gradients.js";
@@ -24,11 +21,6 @@ import { TF_WORKLOADS, tf, useTfBackend } from "./tfjs-workloads.js";
 // Node 20 validates relaxed SIMD only behind this flag (Node >= 22 has it on); the wasm backend
 // detects the feature when it first compiles its kernels, which happens after this line.
 setFlagsFromString("--experimental-wasm-relaxed-simd");
-
-if (wantsMallocSettings()) {
-  const status = rerunWithMallocSettings(fileURLToPath(import.meta.url));
-  if (status !== null) process.exit(status);
-}
 
 const args = process.argv.slice(2);
 const option = (name: string) => {

@@ -13,11 +13,7 @@ process.on("exit", () => rmSync(work, { recursive: true, force: true }));
 
 /** Runs the real `bin/flint.js` (which imports the compiled CLI). */
 function flintCli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  return flintCliWith({}, ...args);
-}
-
-function flintCliWith(env: Record<string, string>, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(repoRoot, "bin", "flint.js"), ...args], { encoding: "utf8", cwd: repoRoot, env: { ...process.env, ...env } });
+  const r = spawnSync(process.execPath, [join(repoRoot, "bin", "flint.js"), ...args], { encoding: "utf8", cwd: repoRoot });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -53,15 +49,6 @@ test("usage, help and bad arguments give clear messages and exit codes", () => {
     assert.equal(r.status, 1, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, message);
   }
-});
-
-test("bin/flint.js gives the same output and exit status whether it re-runs itself with glibc malloc settings or not", () => {
-  for (const args of [["train", "--help"], ["fly"], ["train", "lenet"]]) {
-    const rerun = flintCliWith({ FLINT_MALLOC_TUNING: "1" }, ...args);
-    const inProcess = flintCliWith({ FLINT_MALLOC_TUNING: "0" }, ...args);
-    assert.deepEqual(rerun, inProcess, args.join(" "));
-  }
-  assert.equal(flintCliWith({ FLINT_MALLOC_TUNING: "1" }, "fly").status, 2);
 });
 
 test("train lenet5 --json: progress on stderr, one JSON summary as the last stdout line; eval agrees", () => {
