@@ -303,17 +303,19 @@ function outputQuad(p: Problem, n0: i32, j: i32, end: i32, quad: Tile, o: i32, s
 function gradientQuad(p: Problem, n0: i32, j: i32, end: i32, quad: Tile, o: i32, work: usize, dst: usize, xiStride: usize): void {
   const mid = work + MID, y = work + GATHERED;
   let y00: v128, y01: v128, y10: v128, y11: v128;
-  if (quad.oneRow != 0 && quad.oy + 2 <= p.outHeight && quad.ox + 8 <= p.outWidth) {
-    // The 4 tiles' rows are 8 neighbouring gradients: lane t of y[a][b] is value 2t + b of row a.
-    const row = p.y + <usize>((n0 + quad.sample) * p.ysN + o * p.ysO + quad.oy * p.ysH + quad.ox * p.ysW) * 4;
-    const next = row + <usize>p.ysH * 4;
-    if (p.ysW == 1) {
-      const a0 = v128.load(row), a1 = v128.load(row, 16), b0 = v128.load(next), b1 = v128.load(next, 16);
-      y00 = i32x4.shuffle(a0, a1, 0, 2, 4, 6);
-      y01 = i32x4.shuffle(a0, a1, 1, 3, 5, 7);
-      y10 = i32x4.shuffle(b0, b1, 0, 2, 4, 6);
-      y11 = i32x4.shuffle(b0, b1, 1, 3, 5, 7);
-    } else {
+  const wholeRows = quad.oneRow != 0 && quad.oy + 2 <= p.outHeight && quad.ox + 8 <= p.outWidth;
+  // The 4 tiles' rows are 8 neighbouring gradients: lane t of y[a][b] is value 2t + b of row a.
+  const row = p.y + <usize>((n0 + quad.sample) * p.ysN + o * p.ysO + quad.oy * p.ysH + quad.ox * p.ysW) * 4;
+  const next = row + <usize>p.ysH * 4;
+  if (wholeRows && p.ysW == 1) {
+    const a0 = v128.load(row), a1 = v128.load(row, 16), b0 = v128.load(next), b1 = v128.load(next, 16);
+    y00 = i32x4.shuffle(a0, a1, 0, 2, 4, 6);
+    y01 = i32x4.shuffle(a0, a1, 1, 3, 5, 7);
+    y10 = i32x4.shuffle(b0, b1, 0, 2, 4, 6);
+    y11 = i32x4.shuffle(b0, b1, 1, 3, 5, 7);
+  } else {
+    // y[a][b] at y + (2 a + b) * VEC, gathered value by value.
+    if (wholeRows) {
       // A strided or broadcast gradient (sum().backward()): the same values, one at a time.
       const step = <usize>p.ysW * 4;
       for (let t = 0; t < 4; t++) {
@@ -323,25 +325,8 @@ function gradientQuad(p: Problem, n0: i32, j: i32, end: i32, quad: Tile, o: i32,
           store<f32>(y + <usize>(2 + b) * VEC + <usize>t * 4, load<f32>(next + at));
         }
       }
-      y00 = v128.load(y);
-      y01 = v128.load(y, 16);
-      y10 = v128.load(y, 32);
-      y11 = v128.load(y, 48);
-    }
-  } else {
-    const tile = changetype<Tile>(work + TILE);
-    for (let t = 0; t < 4; t++) {
-      const valid = j + t < end;
-      if (valid) locate(p, j + t, tile);
-      const plane = p.y + <usize>((n0 + tile.sample) * p.ysN + o * p.ysO) * 4;
-      for (let a = 0; a < 2; a++) {
-        const oy = tile.oy + a;
-        for (let b = 0; b < 2; b++) {
-          const ox = tile.ox + b;
-          const inside = valid && oy < p.outHeight && ox < p.outWidth;
-          store<f32>(y + <usize>(2 * a + b) * VEC + <usize>t * 4, inside ? load<f32>(plane + <usize>(oy * p.ysH + ox * p.ysW) * 4) : 0);
-        }
-      }
+    } else {
+      gatherGradientTiles(p, n0, j, end, o, work, y);
     }
     y00 = v128.load(y);
     y01 = v128.load(y, 16);
@@ -353,6 +338,24 @@ function gradientQuad(p: Problem, n0: i32, j: i32, end: i32, quad: Tile, o: i32,
   outputAdjoint(y10, y11, mid + 6 * VEC, VEC);
   for (let kk = 0; kk < 6; kk++) {
     outputAdjoint(at(mid, kk, VEC), at(mid, 6 + kk, VEC), dst + <usize>kk * xiStride, 6 * xiStride);
+  }
+}
+
+/** The output gradients of tiles [j, j + 4) into y[a][b] at y + (2 a + b) * VEC (zeros past the output's edge and from `end` on). */
+function gatherGradientTiles(p: Problem, n0: i32, j: i32, end: i32, o: i32, work: usize, y: usize): void {
+  const tile = changetype<Tile>(work + TILE);
+  for (let t = 0; t < 4; t++) {
+    const valid = j + t < end;
+    if (valid) locate(p, j + t, tile);
+    const plane = p.y + <usize>((n0 + tile.sample) * p.ysN + o * p.ysO) * 4;
+    for (let a = 0; a < 2; a++) {
+      const oy = tile.oy + a;
+      for (let b = 0; b < 2; b++) {
+        const ox = tile.ox + b;
+        const inside = valid && oy < p.outHeight && ox < p.outWidth;
+        store<f32>(y + <usize>(2 * a + b) * VEC + <usize>t * 4, inside ? load<f32>(plane + <usize>(oy * p.ysH + ox * p.ysW) * 4) : 0);
+      }
+    }
   }
 }
 
