@@ -1,6 +1,6 @@
 import type { DType, Storage } from "../core/dtype.js";
 import type { Layout } from "../core/layout.js";
-import type { RecurrenceForwardResult, RecurrenceGrads, RecurrenceOperands, RecurrenceSaved, RecurrenceSpec } from "./recurrence.js";
+import type { RecurrenceForwardResult, RecurrenceGrads, RecurrenceOperands, RecurrenceSaved, RecurrenceSpec, RecurrenceWanted, RecurrenceWeights } from "./recurrence.js";
 
 /**
  * The whole backend contract. Kernels receive storage (a typed array) plus a Layout, so views
@@ -238,12 +238,12 @@ export interface Backend {
   avgPoolBackward(grad: Storage, gradLayout: Layout, g: WindowGeometry, divisor: AvgPoolDivisor): Storage;
   /** One layer-direction of an RNN / GRU / LSTM over all its time steps (./recurrence.ts); `save` keeps every step for backward. */
   recurrenceForward(spec: RecurrenceSpec, operands: RecurrenceOperands, save: boolean): RecurrenceForwardResult;
-  /** Back-propagation through time from recurrenceForward's saved tensors and d(output). */
   /**
-   * The recurrence's backward pass; with `weightGrads`, also d W_hh (and d W_hr), each one GEMM
-   * over all steps, computed where the step gradients already are.
+   * Back-propagation through time from recurrenceForward's saved tensors and d(output); the
+   * weight gradients (and d input when the op projects it) are each one GEMM over all steps,
+   * computed where the step gradients already are, when `wanted`.
    */
-  recurrenceBackward(spec: RecurrenceSpec, weightHh: Float32Array, weightHr: Float32Array | null, saved: RecurrenceSaved, gradOutput: Float32Array, weightGrads: boolean): RecurrenceGrads;
+  recurrenceBackward(spec: RecurrenceSpec, weights: RecurrenceWeights, saved: RecurrenceSaved, gradOutput: Float32Array, wanted: RecurrenceWanted): RecurrenceGrads;
   /**
    * Fused attention forward. The output lands in fresh storage of `outLayout.size` floats through
    * `outLayout` ([B1, B2, L, Ev], a permutation of a dense layout: the caller picks the memory

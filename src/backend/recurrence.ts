@@ -24,11 +24,22 @@ export interface RecurrenceSpec {
   leak: number;
   /** Valid length of each batch entry (in [0, T]). */
   lengths: Int32Array;
+  /** Width I of the layer input when the op projects it itself (operands.weightIh given), else 0. */
+  inputSize: number;
 }
 
 export interface RecurrenceOperands {
-  /** Input projections x W_ih^T, [T, B, G*H] (b_ih included, or added by the op when biasIh is given). */
+  /**
+   * Input projections x W_ih^T, [T, B, G*H] (b_ih included, or added by the op when biasIh is
+   * given); with weightIh, the layer input [T, B, I] itself, which the op projects.
+   */
   x: Float32Array;
+  /**
+   * W_ih [G*H, I] or null. Given, the op computes x W_ih^T for all steps where the time loop
+   * runs, and its backward d x and d W_ih there too: the [T, B, G*H] projections and their
+   * gradients never leave the backend's memory (on wasm, two copies of them saved each way).
+   */
+  weightIh: Float32Array | null;
   /** [G*H] or null: added to x. */
   biasIh: Float32Array | null;
   /** [G*H, P]. */
@@ -57,6 +68,19 @@ export interface RecurrenceSaved {
   extra: Float32Array;
   cPrev: Float32Array;
   hRaw: Float32Array;
+  /** The layer input [T, B, I] when the op projects it (operands.x itself, not a copy; for d W_ih), else empty. */
+  input: Float32Array;
+}
+
+/** The weights the backward reads (RecurrenceOperands' fields of these names). */
+export type RecurrenceWeights = Pick<RecurrenceOperands, "weightHh" | "weightHr" | "weightIh">;
+
+/** Which of the backward's optional results to compute. */
+export interface RecurrenceWanted {
+  /** d W_hh, d W_hr (with projections) and d W_ih (when the op projects its input). */
+  weights: boolean;
+  /** d x of the layer input (only when the op projects it; otherwise dGatesX is always returned). */
+  input: boolean;
 }
 
 export interface RecurrenceForwardResult {
@@ -66,9 +90,9 @@ export interface RecurrenceForwardResult {
 }
 
 export interface RecurrenceGrads {
-  /** d pre-activations as the input projection sees them, [T, B, G*H]. */
+  /** d pre-activations as the input projection sees them, [T, B, G*H] (empty when the op projects its input). */
   dGatesX: Float32Array;
-  /** ... and as h W_hh^T + b_hh sees them (the same array except for GRU), [T, B, G*H]. */
+  /** ... and as h W_hh^T + b_hh sees them (the same array except for GRU; empty likewise), [T, B, G*H]. */
   dGatesH: Float32Array;
   /** d b_hh: dGatesH summed over all steps and rows, [G*H]. */
   dBiasHh: Float32Array;
@@ -84,6 +108,10 @@ export interface RecurrenceGrads {
   dWeightHh: Float32Array | null;
   /** d W_hr = dProj^T @ hRaw, [P, H], when asked for and projecting. */
   dWeightHr: Float32Array | null;
+  /** d W_ih = dGatesX^T @ input, [G*H, I], when the op projects its input and weights are wanted. */
+  dWeightIh: Float32Array | null;
+  /** d input = dGatesX @ W_ih, [T, B, I], when the op projects its input and it is wanted. */
+  dInput: Float32Array | null;
 }
 
 export function gateCount(kind: RecurrentCellKind): number {

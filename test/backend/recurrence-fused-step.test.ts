@@ -9,7 +9,7 @@ import { jsBackend } from "../../src/backend/js/index.js";
 import type { RecurrentCellKind } from "../../src/backend/recurrence.js";
 import { recurrenceBackwardOn, recurrenceForwardOn } from "../../src/backend/wasm/recurrent.js";
 import { rng } from "../helpers.js";
-import { recurrenceCase, type RecurrenceCase } from "../recurrence-cases.js";
+import { ALL, NONE, recurrenceCase, type RecurrenceCase } from "../recurrence-cases.js";
 import { assertAllClose, wasmRuntimes } from "../wasm-helpers.js";
 
 const KINDS: readonly RecurrentCellKind[] = ["rnn_tanh", "rnn_relu", "gru", "lstm"];
@@ -18,10 +18,10 @@ const RUNTIMES = wasmRuntimes([1, 2, 3]);
 const ATOL = 2e-5;
 
 /** B rows and H hidden units (H not a multiple of the 8-unit panel unless asked), the rest random. */
-function randomCase(seed: number, kind: RecurrentCellKind, batch: number, hidden: number): RecurrenceCase {
+function randomCase(seed: number, kind: RecurrentCellKind, batch: number, hidden: number, inputSize = 0): RecurrenceCase {
   const r = rng(seed);
   const T = 2 + Math.floor(r() * 5);
-  return recurrenceCase(r, seed, kind, { steps: T, batch, hidden, stateSize: hidden }, 0.7);
+  return recurrenceCase(r, seed, kind, { steps: T, batch, hidden, stateSize: hidden, inputSize }, 0.7);
 }
 
 function cases(): RecurrenceCase[] {
@@ -38,6 +38,9 @@ function cases(): RecurrenceCase[] {
   }
   // More shares than the 2 panels of 9 units: the last share has no units.
   all.push(randomCase(seed++, "lstm", 350, 9));
+  // The op projecting its input, in GEMMs large enough to split too.
+  all.push(randomCase(seed++, "lstm", 17, 61, 37));
+  all.push(randomCase(seed++, "gru", 23, 45, 70));
   return all;
 }
 
@@ -53,10 +56,11 @@ test("fused recurrence steps match the JS reference, forward (outputs, saved ten
       for (const key of ["hPrev", "act", "extra", "cPrev"] as const) assertAllClose(actual.saved[key], expected.saved[key], ATOL, `${label}: saved ${key}`);
       // Without saving, the state alternates between two buffers instead: the same numbers.
       assert.deepEqual(recurrenceForwardOn(rt, c.spec, c.operands, false).output, actual.output, `${label}: output without saving`);
-      const want = jsBackend.recurrenceBackward(c.spec, c.operands.weightHh, null, expected.saved, c.gradOutput, true);
-      const grads = recurrenceBackwardOn(rt, c.spec, c.operands.weightHh, null, expected.saved, c.gradOutput, true);
+      const want = jsBackend.recurrenceBackward(c.spec, c.operands, expected.saved, c.gradOutput, ALL);
+      const grads = recurrenceBackwardOn(rt, c.spec, c.operands, expected.saved, c.gradOutput, ALL);
       for (const key of ["dGatesX", "dGatesH", "dh0", "dc0"] as const) assertAllClose(grads[key], want[key], ATOL, `${label}: ${key}`);
       for (const key of ["dBiasHh", "dBiasIh", "dWeightHh"] as const) assertAllClose(grads[key], want[key], 1e-4, `${label}: ${key}`);
+      if (c.spec.inputSize > 0) for (const key of ["dInput", "dWeightIh"] as const) assertAllClose(grads[key]!, want[key]!, 1e-4, `${label}: ${key}`);
     }
   }
 });
@@ -69,8 +73,9 @@ test("fused recurrence steps on 2 and 3 threads equal one thread's bit for bit",
       const serial = recurrenceForwardOn(oneThread, c.spec, c.operands, true);
       const split = recurrenceForwardOn(rt, c.spec, c.operands, true);
       assert.deepEqual(split, serial, `${label}: forward`);
-      const serialGrads = recurrenceBackwardOn(oneThread, c.spec, c.operands.weightHh, null, serial.saved, c.gradOutput, false);
-      const splitGrads = recurrenceBackwardOn(rt, c.spec, c.operands.weightHh, null, serial.saved, c.gradOutput, false);
+      const wanted = c.spec.inputSize > 0 ? ALL : NONE;
+      const serialGrads = recurrenceBackwardOn(oneThread, c.spec, c.operands, serial.saved, c.gradOutput, wanted);
+      const splitGrads = recurrenceBackwardOn(rt, c.spec, c.operands, serial.saved, c.gradOutput, wanted);
       assert.deepEqual(splitGrads, serialGrads, `${label}: backward`);
     }
   }

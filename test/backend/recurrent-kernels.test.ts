@@ -11,7 +11,7 @@ import * as flint from "../../src/index.js";
 import { fusedRecurrence } from "../../src/nn/functional/recurrent.js";
 import type { Tensor } from "../../src/tensor/tensor.js";
 import { rng } from "../helpers.js";
-import { recurrenceCase, type RecurrenceCase } from "../recurrence-cases.js";
+import { ALL, NONE, projectedBeforehand, recurrenceCase, type RecurrenceCase } from "../recurrence-cases.js";
 import { wasmRuntimes } from "../wasm-helpers.js";
 
 function assertAllClose(actual: Float32Array, expected: Float32Array, atol: number, label: string): void {
@@ -71,8 +71,8 @@ test("wasm recurrence backward matches the JS reference", () => {
     for (const c of cases()) {
       const label = `${rtLabel}, ${c.label}`;
       const { saved } = jsBackend.recurrenceForward(c.spec, c.operands, true);
-      const expected = jsBackend.recurrenceBackward(c.spec, c.operands.weightHh, c.operands.weightHr, saved, c.gradOutput, true);
-      const actual = recurrenceBackwardOn(rt, c.spec, c.operands.weightHh, c.operands.weightHr, saved, c.gradOutput, true);
+      const expected = jsBackend.recurrenceBackward(c.spec, c.operands, saved, c.gradOutput, ALL);
+      const actual = recurrenceBackwardOn(rt, c.spec, c.operands, saved, c.gradOutput, ALL);
       for (const key of ["dGatesX", "dGatesH", "dBiasHh", "dBiasIh", "dProj", "dh0", "dc0"] as const) assertAllClose(actual[key], expected[key], ATOL, `${label}: ${key}`);
       // The weight gradients, one GEMM over all steps, against float64 sums of their definition.
       const { steps: T, batch: B, hidden: H, stateSize: P } = c.spec;
@@ -113,14 +113,14 @@ test("the gate math split by rows across threads (large steps) matches the JS re
       const actual = recurrenceForwardOn(rt, c.spec, c.operands, true);
       assertAllClose(actual.output, expected.output, ATOL, `${label}: output`);
       for (const key of ["hPrev", "act", "extra", "cPrev", "hRaw"] as const) assertAllClose(actual.saved[key], expected.saved[key], ATOL, `${label}: saved ${key}`);
-      const grads = recurrenceBackwardOn(rt, c.spec, c.operands.weightHh, c.operands.weightHr, expected.saved, c.gradOutput, true);
-      const want = jsBackend.recurrenceBackward(c.spec, c.operands.weightHh, c.operands.weightHr, expected.saved, c.gradOutput, true);
+      const grads = recurrenceBackwardOn(rt, c.spec, c.operands, expected.saved, c.gradOutput, ALL);
+      const want = jsBackend.recurrenceBackward(c.spec, c.operands, expected.saved, c.gradOutput, ALL);
       for (const key of ["dGatesX", "dGatesH", "dProj", "dh0", "dc0", "dWeightHh"] as const) assertAllClose(grads[key]!, want[key]!, ATOL * 10, `${label}: ${key}`);
       // Without weight gradients asked for, none are computed.
-      assert.equal(recurrenceBackwardOn(rt, c.spec, c.operands.weightHh, c.operands.weightHr, expected.saved, c.gradOutput, false).dWeightHh, null, `${label}: dWeightHh not asked for`);
+      assert.equal(recurrenceBackwardOn(rt, c.spec, c.operands, expected.saved, c.gradOutput, NONE).dWeightHh, null, `${label}: dWeightHh not asked for`);
       // The bias sums: float32 in the same order of steps and rows as the unsplit kernel.
       const oneThread = RUNTIMES.find((x) => x.rt.threads === 1 && x.rt.relaxedSimd === rt.relaxedSimd)!.rt;
-      const serial = recurrenceBackwardOn(oneThread, c.spec, c.operands.weightHh, c.operands.weightHr, expected.saved, c.gradOutput, false);
+      const serial = recurrenceBackwardOn(oneThread, c.spec, c.operands, expected.saved, c.gradOutput, NONE);
       assert.deepEqual(grads.dBiasHh, serial.dBiasHh, `${label}: dBiasHh as on one thread`);
       assert.deepEqual(grads.dBiasIh, serial.dBiasIh, `${label}: dBiasIh as on one thread`);
     }
@@ -161,4 +161,82 @@ test("fusedRecurrence: b_ih passed to the op equals b_ih added to the input proj
     const actual = run(true);
     actual.forEach((t, i) => assertAllClose(t.data() as Float32Array, expected[i].data() as Float32Array, 1e-5, `${kind}: tensor ${i}`));
   }
+});
+
+/** a [rows, m] @ b [m, n] (transposeA: a [m', rows] read as its transpose) in float64. */
+function product64(a: Float32Array, b: Float32Array, m: number, k: number, n: number, transposeA: boolean): Float32Array {
+  const out = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) for (let q = 0; q < k; q++) {
+    const av = transposeA ? a[q * m + i] : a[i * k + q];
+    for (let j = 0; j < n; j++) out[i * n + j] += av * b[q * n + j];
+  }
+  return Float32Array.from(out);
+}
+
+test("the recurrence projecting its own input (weightIh) matches the input projected beforehand, on both backends, forward and backward", () => {
+  const projecting: RecurrenceCase[] = [];
+  let seed = 700;
+  for (const kind of KINDS) {
+    for (let i = 0; i < 3; i++) {
+      const r = rng(seed);
+      const H = 1 + Math.floor(r() * 20);
+      projecting.push(recurrenceCase(r, seed++, kind, { steps: 1 + Math.floor(r() * 6), batch: 1 + Math.floor(r() * 9), hidden: H, stateSize: H, inputSize: 1 + Math.floor(r() * 30) }, 0.5));
+    }
+  }
+  const r = rng(seed);
+  projecting.push(recurrenceCase(r, seed, "lstm", { steps: 5, batch: 4, hidden: 11, stateSize: 6, inputSize: 9 }, 0.5));
+  const backends = [{ label: "js", forward: jsBackend.recurrenceForward, backward: jsBackend.recurrenceBackward }, ...RUNTIMES.map(({ label, rt }) => ({ label, forward: recurrenceForwardOn.bind(null, rt), backward: recurrenceBackwardOn.bind(null, rt) }))];
+  for (const c of projecting) {
+    const { steps: T, batch: B, hidden: H, inputSize: I } = c.spec;
+    const GH = gateCount(c.spec.kind) * H;
+    const reference = projectedBeforehand(c);
+    const referenceForward = jsBackend.recurrenceForward(reference.spec, reference.operands, true);
+    const referenceGrads = jsBackend.recurrenceBackward(reference.spec, reference.operands, referenceForward.saved, c.gradOutput, ALL);
+    const dInput = product64(referenceGrads.dGatesX, c.operands.weightIh!, T * B, GH, I, false);
+    const dWeightIh = product64(referenceGrads.dGatesX, c.operands.x, GH, T * B, I, true);
+    for (const { label: backendLabel, forward, backward } of backends) {
+      const label = `${backendLabel}, ${c.label}`;
+      const actual = forward(c.spec, c.operands, true);
+      assertAllClose(actual.output, referenceForward.output, ATOL, `${label}: output`);
+      for (const key of ["hPrev", "act", "extra", "cPrev", "hRaw"] as const) assertAllClose(actual.saved[key], referenceForward.saved[key], ATOL, `${label}: saved ${key}`);
+      assert.equal(actual.saved.input, c.operands.x, `${label}: the input is saved by reference`);
+      const grads = backward(c.spec, c.operands, actual.saved, c.gradOutput, ALL);
+      assertAllClose(grads.dInput!, dInput, 1e-4, `${label}: dInput`);
+      assertAllClose(grads.dWeightIh!, dWeightIh, 1e-4, `${label}: dWeightIh`);
+      for (const key of ["dBiasHh", "dBiasIh", "dh0", "dc0", "dWeightHh", "dWeightHr"] as const) assertAllClose(grads[key] ?? new Float32Array(0), referenceGrads[key] ?? new Float32Array(0), 1e-4, `${label}: ${key}`);
+      assert.equal(grads.dGatesX.length, 0, `${label}: the gate gradients stay inside`);
+      const none = backward(c.spec, c.operands, actual.saved, c.gradOutput, NONE);
+      assert.equal(none.dInput, null, `${label}: dInput not asked for`);
+      assert.equal(none.dWeightIh, null, `${label}: dWeightIh not asked for`);
+    }
+  }
+});
+
+test("fusedRecurrence with weightIh equals linear(x, W_ih) then fusedRecurrence, values and gradients", () => {
+  for (const kind of KINDS) {
+    flint.manualSeed(12);
+    const [T, B, H, I] = [5, 3, 6, 4];
+    const GH = gateCount(kind) * H;
+    // A transposed (batch-first) input, as nn.LSTM passes it.
+    const input = flint.randn([B, T, I]).requiresGrad_();
+    const weightIh = flint.randn([GH, I]).mul(0.4).requiresGrad_();
+    const biasIh = flint.randn([GH]).mul(0.3).requiresGrad_();
+    const weightHh = flint.randn([GH, H]).mul(0.4).requiresGrad_();
+    const h0 = flint.randn([B, H]).requiresGrad_();
+    const weights = flint.randn([T + (kind === "lstm" ? 2 : 1), B, H]);
+    const run = (inside: boolean): Tensor[] => {
+      for (const t of [input, weightIh, biasIh, weightHh, h0]) t.grad = null;
+      const x = input.transpose(0, 1);
+      const out = inside
+        ? fusedRecurrence(kind, x, weightHh, null, h0, { weightIh, biasIh, lengths: [5, 1, 3] })
+        : fusedRecurrence(kind, flint.nn.functional.linear(x, weightIh), weightHh, null, h0, { biasIh, lengths: [5, 1, 3] });
+      out.mul(weights).sum().backward();
+      return [out, input.grad!, weightIh.grad!, biasIh.grad!, weightHh.grad!, h0.grad!];
+    };
+    const expected = run(false);
+    const actual = run(true);
+    actual.forEach((t, i) => assertAllClose(t.data() as Float32Array, expected[i].data() as Float32Array, 1e-5, `${kind}: tensor ${i}`));
+  }
+  assert.throws(() => fusedRecurrence("gru", flint.zeros([2, 1, 5]), flint.zeros([6, 2]), null, flint.zeros([1, 2]), { weightIh: flint.zeros([6, 4]) }), /fusedRecurrence: input of shape \[2, 1, 5\] is not \[T, B, 4\]/);
+  assert.throws(() => fusedRecurrence("gru", flint.zeros([2, 1, 4]), flint.zeros([6, 2]), null, flint.zeros([1, 2]), { weightIh: flint.zeros([5, 4]) }), /weight_ih of shape \[5, 4\] is not \[6, input size\]/);
 });

@@ -4,7 +4,7 @@
  * loop for the gate nonlinearities, and hand-written back-propagation through time.
  */
 import { Layout } from "../../core/layout.js";
-import { gateCount, type RecurrenceForwardResult, type RecurrenceGrads, type RecurrenceOperands, type RecurrenceSaved, type RecurrenceSpec } from "../recurrence.js";
+import { gateCount, type RecurrenceForwardResult, type RecurrenceGrads, type RecurrenceOperands, type RecurrenceSaved, type RecurrenceSpec, type RecurrenceWanted, type RecurrenceWeights } from "../recurrence.js";
 import { matmul } from "./matmul.js";
 
 /** values [rows, k] @ weight^T, weight [n, k] row-major -> [rows, n]. */
@@ -31,9 +31,10 @@ function columnSums(values: Float32Array, rows: number, cols: number): Float32Ar
 }
 
 export function recurrenceForward(spec: RecurrenceSpec, operands: RecurrenceOperands, save: boolean): RecurrenceForwardResult {
-  const { kind, steps: T, batch: B, hidden: H, stateSize: P, reverse, leak, lengths } = spec;
-  const { x, biasIh: bih, weightHh, biasHh: bhh, h0, c0, weightHr } = operands;
+  const { kind, steps: T, batch: B, hidden: H, stateSize: P, reverse, leak, lengths, inputSize: I } = spec;
+  const { biasIh: bih, weightHh, biasHh: bhh, h0, c0, weightHr, weightIh } = operands;
   const GH = gateCount(kind) * H;
+  const x = weightIh === null ? operands.x : timesTransposed(operands.x, T * B, weightIh, GH, I);
   const isLstm = kind === "lstm";
   const relu = kind === "rnn_relu";
   const projecting = weightHr !== null;
@@ -51,6 +52,7 @@ export function recurrenceForward(spec: RecurrenceSpec, operands: RecurrenceOper
     extra: new Float32Array(kind === "gru" || isLstm ? savedSteps * B * H : 0),
     cPrev: new Float32Array(isLstm ? savedSteps * B * H : 0),
     hRaw: new Float32Array(projecting ? savedSteps * B * H : 0),
+    input: weightIh === null ? new Float32Array(0) : operands.x,
   };
   const { hPrev: hPrevAll, act, extra, cPrev: cPrevAll, hRaw: hRawAll } = saved;
   const out = new Float32Array((T + stateRows) * B * H);
@@ -119,8 +121,9 @@ export function recurrenceForward(spec: RecurrenceSpec, operands: RecurrenceOper
   return { output: out, saved };
 }
 
-export function recurrenceBackward(spec: RecurrenceSpec, weightHh: Float32Array, weightHr: Float32Array | null, saved: RecurrenceSaved, gradOutput: Float32Array, weightGrads: boolean): RecurrenceGrads {
-  const { kind, steps: T, batch: B, hidden: H, stateSize: P, reverse, leak, lengths } = spec;
+export function recurrenceBackward(spec: RecurrenceSpec, weights: RecurrenceWeights, saved: RecurrenceSaved, gradOutput: Float32Array, wanted: RecurrenceWanted): RecurrenceGrads {
+  const { kind, steps: T, batch: B, hidden: H, stateSize: P, reverse, leak, lengths, inputSize: I } = spec;
+  const { weightHh, weightHr, weightIh } = weights;
   const { hPrev: hPrevAll, act, extra, cPrev: cPrevAll } = saved;
   const g = gradOutput;
   const GH = gateCount(kind) * H;
@@ -194,9 +197,15 @@ export function recurrenceBackward(spec: RecurrenceSpec, weightHh: Float32Array,
   const dBiasHh = columnSums(dGatesH, T * B, GH);
   const dBiasIh = dGatesH === dGatesX ? dBiasHh : columnSums(dGatesX, T * B, GH);
   const rows = T * B;
+  const projectsInput = weightIh !== null;
+  const empty = new Float32Array(0);
   return {
-    dGatesX, dGatesH, dBiasHh, dBiasIh, dProj, dh0: dh, dc0: isLstm ? dc : new Float32Array(0),
-    dWeightHh: weightGrads ? transposedTimes(dGatesH, saved.hPrev, rows, GH, P) : null,
-    dWeightHr: weightGrads && projecting ? transposedTimes(dProj, saved.hRaw, rows, P, H) : null,
+    dGatesX: projectsInput ? empty : dGatesX,
+    dGatesH: projectsInput ? empty : dGatesH,
+    dBiasHh, dBiasIh, dProj, dh0: dh, dc0: isLstm ? dc : empty,
+    dWeightHh: wanted.weights ? transposedTimes(dGatesH, saved.hPrev, rows, GH, P) : null,
+    dWeightHr: wanted.weights && projecting ? transposedTimes(dProj, saved.hRaw, rows, P, H) : null,
+    dWeightIh: wanted.weights && projectsInput ? transposedTimes(dGatesX, saved.input, rows, GH, I) : null,
+    dInput: wanted.input && projectsInput ? times(dGatesX, rows, weightIh, GH, I) : null,
   };
 }

@@ -136,8 +136,8 @@ export const wasmBackend: Backend = {
   recurrenceForward(spec, operands, save) {
     return recurrenceForwardOn(wasmRuntime(), spec, operands, save);
   },
-  recurrenceBackward(spec, weightHh, weightHr, saved, gradOutput, weightGrads) {
-    return recurrenceBackwardOn(wasmRuntime(), spec, weightHh, weightHr, saved, gradOutput, weightGrads);
+  recurrenceBackward(spec, weights, saved, gradOutput, wanted) {
+    return recurrenceBackwardOn(wasmRuntime(), spec, weights, saved, gradOutput, wanted);
   },
   allocateState(length) {
     return wasmRuntime().allocateResident(length) ?? new Float32Array(length);

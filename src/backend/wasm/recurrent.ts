@@ -1,4 +1,4 @@
-import { gateCount, type RecurrenceForwardResult, type RecurrenceGrads, type RecurrenceOperands, type RecurrenceSaved, type RecurrenceSpec } from "../recurrence.js";
+import { gateCount, type RecurrenceForwardResult, type RecurrenceGrads, type RecurrenceOperands, type RecurrenceSaved, type RecurrenceSpec, type RecurrenceWanted, type RecurrenceWeights } from "../recurrence.js";
 import { GEMM_ARG_A_PTR, type GemmOperand, gemmOn, type GemmSplit, type PreparedGemm, prepareGemm } from "./matmul.js";
 import { unstage } from "./operands.js";
 import type { WasmRuntime } from "./runtime.js";
@@ -11,6 +11,9 @@ import type { WasmRuntime } from "./runtime.js";
  * step's GEMM (the weight packed once per call) and then their gates, so the threads meet once
  * per step. With projections, per step the one GEMM for all gates runs on the threaded `matmul`
  * kernel, and the gate math split by batch rows across threads too when the step is large enough.
+ * When the op projects its input (operands.weightIh), x W_ih^T is one threaded GEMM here before
+ * the loop, and d x and d W_ih one GEMM each after the backward's: the [T, B, G*H] projections
+ * and their gradients are never copied in or out.
  */
 
 // Cell kind codes, shared with kernels/recurrent.ts.
@@ -46,6 +49,18 @@ function floats(rt: WasmRuntime, length: number, data: Float32Array | null): num
 /** A block of `length` floats the kernels write before reading. */
 function uninitialized(rt: WasmRuntime, length: number): number {
   return rt.alloc(length * 4 + SLACK_BYTES);
+}
+
+/**
+ * The input projections x W_ih^T [T*B, G*H] (uninitialized slack after them), from the layer
+ * input [T*B, I] and W_ih [G*H, I] read as a transposed view.
+ */
+function projectInput(rt: WasmRuntime, rows: number, gateWidth: number, inputSize: number, input: Float32Array, weightIh: Float32Array): number {
+  const a = floats(rt, rows * inputSize, input);
+  const b = floats(rt, gateWidth * inputSize, weightIh);
+  const out = uninitialized(rt, rows * gateWidth);
+  gemmOn(rt, { a: { ptr: a, batch: 0, row: inputSize, col: 1 }, b: { ptr: b, batch: 0, row: 1, col: inputSize }, c: { ptr: out, batch: 0, row: gateWidth, col: 1 }, batch: 1, m: rows, n: gateWidth, k: inputSize });
+  return out;
 }
 
 function ints(rt: WasmRuntime, data: Int32Array): number {
@@ -182,7 +197,7 @@ export function recurrenceForwardOn(rt: WasmRuntime, spec: RecurrenceSpec, opera
   };
   const outLength = (T + (isLstm ? 2 : 1)) * B * H;
   rt.reset();
-  const x = floats(rt, T * B * GH, operands.x);
+  const x = operands.weightIh === null ? floats(rt, T * B * GH, operands.x) : projectInput(rt, T * B, GH, spec.inputSize, operands.x, operands.weightIh);
   const w = fused ? interleavedGateRows(rt, operands.weightHh, G, H, P) : floats(rt, GH * P, operands.weightHh);
   const bias = floats(rt, GH, operands.biasHh);
   const h = floats(rt, B * P, operands.h0);
@@ -227,12 +242,14 @@ export function recurrenceForwardOn(rt: WasmRuntime, spec: RecurrenceSpec, opera
     extra: unstage(rt, extra, sizes.extra),
     cPrev: unstage(rt, cPrev, sizes.cPrev),
     hRaw: unstage(rt, hRaw, sizes.hRaw),
+    input: operands.weightIh === null ? new Float32Array(0) : operands.x,
   };
   return { output: unstage(rt, out, outLength), saved };
 }
 
-export function recurrenceBackwardOn(rt: WasmRuntime, spec: RecurrenceSpec, weightHh: Float32Array, weightHr: Float32Array | null, saved: RecurrenceSaved, gradOutput: Float32Array, weightGrads: boolean): RecurrenceGrads {
-  const { kind, steps: T, batch: B, hidden: H, stateSize: P } = spec;
+export function recurrenceBackwardOn(rt: WasmRuntime, spec: RecurrenceSpec, weights: RecurrenceWeights, saved: RecurrenceSaved, gradOutput: Float32Array, wanted: RecurrenceWanted): RecurrenceGrads {
+  const { kind, steps: T, batch: B, hidden: H, stateSize: P, inputSize: I } = spec;
+  const { weightHh, weightHr, weightIh } = weights;
   const GH = gateCount(kind) * H;
   const isLstm = kind === "lstm";
   const isGru = kind === "gru";
@@ -296,13 +313,23 @@ export function recurrenceBackwardOn(rt: WasmRuntime, spec: RecurrenceSpec, weig
     gemmOn(rt, { a: { ptr: a, batch: 0, row: 1, col: m }, b: { ptr: b, batch: 0, row: n, col: 1 }, c: { ptr: out, batch: 0, row: n, col: 1 }, batch: 1, m, n, k: rows });
     return unstage(rt, out, m * n);
   };
-  const dWeightHh = weightGrads ? transposedTimes(dgh, GH, isGru ? hPrev : floats(rt, saved.hPrev.length, saved.hPrev), P) : null;
-  const dWeightHr = weightGrads && projecting ? transposedTimes(dProj, P, floats(rt, saved.hRaw.length, saved.hRaw), H) : null;
-  const dGatesX = unstage(rt, dgx, gatesLength);
+  const dWeightHh = wanted.weights ? transposedTimes(dgh, GH, isGru ? hPrev : floats(rt, saved.hPrev.length, saved.hPrev), P) : null;
+  const dWeightHr = wanted.weights && projecting ? transposedTimes(dProj, P, floats(rt, saved.hRaw.length, saved.hRaw), H) : null;
+  const projectsInput = weightIh !== null;
+  const dWeightIh = wanted.weights && projectsInput ? transposedTimes(dgx, GH, floats(rt, rows * I, saved.input), I) : null;
+  let dInput: Float32Array | null = null;
+  if (wanted.input && projectsInput) {
+    // d x = dGatesX [T*B, G*H] @ W_ih [G*H, I].
+    const wih = floats(rt, GH * I, weightIh);
+    const out = rt.alloc(rows * I * 4);
+    gemmOn(rt, { a: { ptr: dgx, batch: 0, row: GH, col: 1 }, b: { ptr: wih, batch: 0, row: I, col: 1 }, c: { ptr: out, batch: 0, row: I, col: 1 }, batch: 1, m: rows, n: I, k: GH });
+    dInput = unstage(rt, out, rows * I);
+  }
+  const dGatesX = projectsInput ? new Float32Array(0) : unstage(rt, dgx, gatesLength);
   const dBiasHh = unstage(rt, dBias, GH);
   return {
     dGatesX,
-    dGatesH: isGru ? unstage(rt, dgh, gatesLength) : dGatesX,
+    dGatesH: isGru && !projectsInput ? unstage(rt, dgh, gatesLength) : dGatesX,
     dBiasHh,
     dBiasIh: isGru ? unstage(rt, dBiasIh, GH) : dBiasHh,
     dProj: unstage(rt, dProj, projecting ? T * B * P : 0),
@@ -310,5 +337,7 @@ export function recurrenceBackwardOn(rt: WasmRuntime, spec: RecurrenceSpec, weig
     dc0: unstage(rt, dc, isLstm ? B * H : 0),
     dWeightHh,
     dWeightHr,
+    dWeightIh,
+    dInput,
   };
 }

@@ -2,8 +2,9 @@
  * The fused recurrence behind nn.RNN / nn.GRU / nn.LSTM, their cells and nn.LeakyRNN.
  *
  * Per-op overhead dominates small recurrent nets, so a whole layer-direction is ONE op on the tape:
- * the caller projects the inputs of all time steps with one matmul (`x W_ih^T + b_ih`, shape
- * [T, B, G*H]); this op then hands the whole time loop to the backend (recurrenceForward: one
+ * the inputs of all time steps are projected with one matmul (`x W_ih^T + b_ih`, shape
+ * [T, B, G*H]), by the caller or, given `weightIh`, by the backend inside this op, where the
+ * projections then stay; this op hands the whole time loop to the backend (recurrenceForward: one
  * GEMM per step for all gates, `h W_hh^T` with the gates stacked as PyTorch stores them, then
  * the gate nonlinearities), and its backward is back-propagation through time on the backend
  * (recurrenceBackward, which also sums d b_hh), after which the weight gradients are one GEMM
@@ -49,13 +50,20 @@ export interface FusedRecurrenceOptions {
    * 1 (the default) is the plain Elman RNN.
    */
   leak?: number;
+  /**
+   * W_ih [G*H, I]: the first argument is then the layer input x [T, B, I] and the op projects it
+   * (x W_ih^T) itself, where the time loop runs; its backward gives d x and d W_ih. On the wasm
+   * backend this keeps the [T, B, G*H] projections and their gradients out of JavaScript memory.
+   */
+  weightIh?: Tensor | null;
 }
 
-/** The elements of a float32 tensor as a dense row-major array (no copy when already dense). */
+/** The elements of a float32 tensor as a dense row-major array (no copy when already dense, e.g. a leading slice). */
 function dense(t: Tensor): Float32Array {
   const storage = t.storage as Float32Array;
-  if (t.isContiguous() && t.layout.offset === 0 && storage.length === t.numel()) return storage;
-  return t.data() as Float32Array;
+  if (!t.isContiguous()) return t.data() as Float32Array;
+  const { offset } = t.layout;
+  return offset === 0 && storage.length === t.numel() ? storage : storage.subarray(offset, offset + t.numel());
 }
 
 function wrap(values: Float32Array, shape: number[]): Tensor {
@@ -68,11 +76,12 @@ function checkState(op: string, name: string, t: Tensor, batch: number, hidden: 
 
 /**
  * Runs one layer-direction of a recurrent net over a whole sequence.
- * xProj [T, B, G*H] (input projection, incl. b_ih unless options.biasIh), weightHh [G*H, P], biasHh [G*H] or null,
+ * x: the input projection xProj [T, B, G*H] (incl. b_ih unless options.biasIh), or with
+ * options.weightIh the layer input [T, B, I]; weightHh [G*H, P], biasHh [G*H] or null,
  * h0 [B, P], where P = H unless an LSTM projection weightHr [P, H] is given.
  * Returns the packed [T + S, B, H] tensor described above.
  */
-export function fusedRecurrence(kind: RecurrentCellKind, xProj: Tensor, weightHh: Tensor, biasHh: Tensor | null, h0: Tensor, options: FusedRecurrenceOptions = {}): Tensor {
+export function fusedRecurrence(kind: RecurrentCellKind, x: Tensor, weightHh: Tensor, biasHh: Tensor | null, h0: Tensor, options: FusedRecurrenceOptions = {}): Tensor {
   const op = "fusedRecurrence";
   const gates = gateCount(kind);
   const isLstm = kind === "lstm";
@@ -84,8 +93,12 @@ export function fusedRecurrence(kind: RecurrentCellKind, xProj: Tensor, weightHh
   if (weightHr === null && P !== H) fail(op, `weight_hh of shape ${fmtShape(weightHh.shape)} is not [${gates} * hidden, hidden]`);
   if (weightHr !== null && (weightHr.ndim !== 2 || weightHr.shape[0] !== P || weightHr.shape[1] !== H)) fail(op, `weight_hr of shape ${fmtShape(weightHr.shape)} is not [${P}, ${H}]`);
   const GH = gates * H;
-  if (xProj.ndim !== 3 || xProj.shape[2] !== GH) fail(op, `input projection of shape ${fmtShape(xProj.shape)} is not [T, B, ${GH}]`);
-  const [T, B] = xProj.shape;
+  const weightIh = options.weightIh ?? null;
+  if (weightIh !== null && (weightIh.ndim !== 2 || weightIh.shape[0] !== GH)) fail(op, `weight_ih of shape ${fmtShape(weightIh.shape)} is not [${GH}, input size]`);
+  const inputSize = weightIh === null ? 0 : weightIh.shape[1];
+  if (weightIh === null && (x.ndim !== 3 || x.shape[2] !== GH)) fail(op, `input projection of shape ${fmtShape(x.shape)} is not [T, B, ${GH}]`);
+  if (weightIh !== null && (x.ndim !== 3 || x.shape[2] !== inputSize)) fail(op, `input of shape ${fmtShape(x.shape)} is not [T, B, ${inputSize}] (weight_ih is ${fmtShape(weightIh.shape)})`);
+  const [T, B] = x.shape;
   if (biasHh !== null && (biasHh.ndim !== 1 || biasHh.shape[0] !== GH)) fail(op, `bias_hh of shape ${fmtShape(biasHh.shape)} is not [${GH}]`);
   const biasIh = options.biasIh ?? null;
   if (biasIh !== null && (biasIh.ndim !== 1 || biasIh.shape[0] !== GH)) fail(op, `bias_ih of shape ${fmtShape(biasIh.shape)} is not [${GH}]`);
@@ -110,33 +123,36 @@ export function fusedRecurrence(kind: RecurrentCellKind, xProj: Tensor, weightHh
     reverse: options.reverse ?? false,
     leak,
     lengths: lengths === null ? new Int32Array(B).fill(T) : Int32Array.from(lengths),
+    inputSize,
   };
-  const inputs = [xProj, weightHh, ...(biasHh === null ? [] : [biasHh]), h0, ...(c0 === null ? [] : [c0]), ...(weightHr === null ? [] : [weightHr]), ...(biasIh === null ? [] : [biasIh])];
+  const optional = (t: Tensor | null): Tensor[] => (t === null ? [] : [t]);
+  const inputs = [x, weightHh, ...optional(biasHh), h0, ...optional(c0), ...optional(weightHr), ...optional(biasIh), ...optional(weightIh)];
   const saving = isGradEnabled() && inputs.some((input) => input.requiresGrad);
-  const weightHhValues = dense(weightHh);
-  const weightHrValues = weightHr === null ? null : dense(weightHr);
+  const weights = { weightHh: dense(weightHh), weightHr: weightHr === null ? null : dense(weightHr), weightIh: weightIh === null ? null : dense(weightIh) };
   const { output, saved } = backend().recurrenceForward(
     spec,
-    { x: dense(xProj), biasIh: biasIh === null ? null : dense(biasIh), weightHh: weightHhValues, biasHh: biasHh === null ? null : dense(biasHh), h0: dense(h0), c0: c0 === null ? null : dense(c0), weightHr: weightHrValues },
+    { x: dense(x), biasIh: biasIh === null ? null : dense(biasIh), biasHh: biasHh === null ? null : dense(biasHh), h0: dense(h0), c0: c0 === null ? null : dense(c0), ...weights },
     saving,
   );
 
   const result = wrap(output, [T + stateRows, B, H]);
+  const wants = (t: Tensor | null): boolean => t !== null && t.requiresGrad;
   return record(kind, result, inputs, (gradOut) => {
     // The backend also sums the weight gradients over all steps (and d b_hh as it goes).
-    const weightGrads = weightHh.requiresGrad || (weightHr !== null && weightHr.requiresGrad);
-    const grads = backend().recurrenceBackward(spec, weightHhValues, weightHrValues, saved, dense(gradOut), weightGrads);
-    const dWeightHh = weightHh.requiresGrad ? wrap(grads.dWeightHh!, [GH, P]) : null;
-    const dBiasHh = biasHh !== null && biasHh.requiresGrad ? wrap(grads.dBiasHh, [GH]) : null;
-    const dWeightHr = weightHr !== null && weightHr.requiresGrad ? wrap(grads.dWeightHr!, [P, H]) : null;
+    const wanted = { weights: wants(weightHh) || wants(weightHr) || wants(weightIh), input: wants(x) };
+    const grads = backend().recurrenceBackward(spec, weights, saved, dense(gradOut), wanted);
+    const dInput = weightIh === null ? wrap(grads.dGatesX, [T, B, GH]) : wanted.input ? wrap(grads.dInput!, [T, B, inputSize]) : null;
+    // One entry for an optional input that was given: its gradient, or null when it needs none.
+    const gradIf = (t: Tensor | null, values: () => Float32Array | null, shape: number[]): (Tensor | null)[] => (t === null ? [] : [t.requiresGrad ? wrap(values()!, shape) : null]);
     return [
-      wrap(grads.dGatesX, [T, B, GH]),
-      dWeightHh,
-      ...(biasHh === null ? [] : [dBiasHh]),
+      dInput,
+      wants(weightHh) ? wrap(grads.dWeightHh!, [GH, P]) : null,
+      ...gradIf(biasHh, () => grads.dBiasHh, [GH]),
       wrap(grads.dh0, [B, P]),
       ...(c0 === null ? [] : [wrap(grads.dc0, [B, H])]),
-      ...(weightHr === null ? [] : [dWeightHr]),
-      ...(biasIh === null ? [] : [biasIh.requiresGrad ? wrap(grads.dBiasIh, [GH]) : null]),
+      ...gradIf(weightHr, () => grads.dWeightHr, [P, H]),
+      ...gradIf(biasIh, () => grads.dBiasIh, [GH]),
+      ...gradIf(weightIh, () => grads.dWeightIh, [GH, inputSize]),
     ];
   });
 }

@@ -256,10 +256,9 @@ export abstract class RNNBase extends Module {
         const index = layer * this.numDirections + d;
         const weightIh = this.param(`weight_ih${suffix}`) as Parameter;
         const biasIh = this.param(`bias_ih${suffix}`);
-        // All time steps' input projections in one GEMM; b_ih is added (and its gradient summed) inside the recurrence.
-        // F.linear computes d W_ih as g^T x, in W_ih's own layout: summing it over the steps of a cell is then a contiguous add.
-        const xProj = linear(x, weightIh);
-        const packed = fusedRecurrence(this.mode, xProj, this.param(`weight_hh${suffix}`) as Parameter, this.param(`bias_hh${suffix}`), h.select(0, index), {
+        // The op projects all time steps' inputs in one GEMM where its time loop runs, and adds b_ih there (summing its gradient too).
+        const packed = fusedRecurrence(this.mode, x, this.param(`weight_hh${suffix}`) as Parameter, this.param(`bias_hh${suffix}`), h.select(0, index), {
+          weightIh,
           biasIh,
           c0: c === null ? null : c.select(0, index),
           lengths,
