@@ -18,13 +18,18 @@ export class GradNode {
   private backwardFn: BackwardFn | null;
   private inputList: readonly Tensor[];
 
+  private onRelease: (() => void) | null;
+
+  /** `onRelease` frees what only the closure uses (e.g. saved tensors in a backend's own memory) once the node is released. */
   constructor(
     readonly name: string,
     inputs: readonly Tensor[],
     backwardFn: BackwardFn,
+    onRelease: (() => void) | null = null,
   ) {
     this.inputList = inputs;
     this.backwardFn = backwardFn;
+    this.onRelease = onRelease;
   }
 
   /** The op's inputs; empty once released (a released node fails in `apply` before they are needed). */
@@ -45,5 +50,8 @@ export class GradNode {
   release(): void {
     this.backwardFn = null;
     this.inputList = [];
+    const onRelease = this.onRelease;
+    this.onRelease = null;
+    onRelease?.();
   }
 }

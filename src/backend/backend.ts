@@ -244,6 +244,8 @@ export interface Backend {
    * computed where the step gradients already are, when `wanted`.
    */
   recurrenceBackward(spec: RecurrenceSpec, weights: RecurrenceWeights, saved: RecurrenceSaved, gradOutput: Float32Array, wanted: RecurrenceWanted): RecurrenceGrads;
+  /** recurrenceForward's saved tensors will not be read again: a backend that keeps them in its own memory frees them. */
+  recurrenceRelease(saved: RecurrenceSaved): void;
   /**
    * Fused attention forward. The output lands in fresh storage of `outLayout.size` floats through
    * `outLayout` ([B1, B2, L, Ev], a permutation of a dense layout: the caller picks the memory

@@ -17,11 +17,12 @@ export function viewOf(base: Tensor, layout: Layout): Tensor {
 
 /**
  * Puts `out` on the tape when grad mode is on and some input requires grad. `backward` maps the
- * output's gradient to one gradient per input (null where an input needs none).
+ * output's gradient to one gradient per input (null where an input needs none); `onRelease` runs
+ * once the node is released after a backward pass (see GradNode).
  */
-export function record(name: string, out: Tensor, inputs: Tensor[], backward: BackwardFn): Tensor {
+export function record(name: string, out: Tensor, inputs: Tensor[], backward: BackwardFn, onRelease: (() => void) | null = null): Tensor {
   if (!isGradEnabled() || !inputs.some((t) => t.requiresGrad)) return out;
-  out.attachGradFn(new GradNode(name, inputs, backward));
+  out.attachGradFn(new GradNode(name, inputs, backward, onRelease));
   return out;
 }
 

@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { jsBackend } from "../../src/backend/js/index.js";
 import { gateCount, type RecurrentCellKind } from "../../src/backend/recurrence.js";
-import { recurrenceBackwardOn, recurrenceForwardOn } from "../../src/backend/wasm/recurrent.js";
+import { recurrenceBackwardOn, recurrenceForwardOn, recurrenceReleaseOn, SCOPED_SAVED_BUDGET } from "../../src/backend/wasm/recurrent.js";
+import { WasmRuntime, wasmRuntime } from "../../src/backend/wasm/runtime.js";
 import * as flint from "../../src/index.js";
 import { fusedRecurrence } from "../../src/nn/functional/recurrent.js";
 import type { Tensor } from "../../src/tensor/tensor.js";
@@ -239,4 +240,52 @@ test("fusedRecurrence with weightIh equals linear(x, W_ih) then fusedRecurrence,
   }
   assert.throws(() => fusedRecurrence("gru", flint.zeros([2, 1, 5]), flint.zeros([6, 2]), null, flint.zeros([1, 2]), { weightIh: flint.zeros([6, 4]) }), /fusedRecurrence: input of shape \[2, 1, 5\] is not \[T, B, 4\]/);
   assert.throws(() => fusedRecurrence("gru", flint.zeros([2, 1, 4]), flint.zeros([6, 2]), null, flint.zeros([1, 2]), { weightIh: flint.zeros([5, 4]) }), /weight_ih of shape \[5, 4\] is not \[6, input size\]/);
+});
+
+test("wasm recurrence: saved tensors stay in wasm memory until the backward releases them; past the budget they are copied out", () => {
+  const rt = new WasmRuntime({ threads: 2 });
+  if (!rt.shared) return; // private memory keeps nothing in place
+  const c = randomCase(1200, "lstm", false);
+  const expected = jsBackend.recurrenceForward(c.spec, c.operands, true);
+  const want = jsBackend.recurrenceBackward(c.spec, c.operands, expected.saved, c.gradOutput, ALL);
+  const kept = recurrenceForwardOn(rt, c.spec, c.operands, true);
+  assert.ok(rt.residentPointer(kept.saved.act) >= 0 && rt.scopedBytes > 0, "saved in place");
+  // The arena of another call does not disturb them.
+  recurrenceForwardOn(rt, c.spec, c.operands, false);
+  for (const key of ["hPrev", "act", "extra", "cPrev"] as const) assertAllClose(kept.saved[key], expected.saved[key], ATOL, `saved ${key}`);
+  const grads = recurrenceBackwardOn(rt, c.spec, c.operands, kept.saved, c.gradOutput, ALL);
+  for (const key of ["dGatesX", "dh0", "dc0", "dWeightHh"] as const) assertAllClose(grads[key]!, want[key]!, 1e-4, key);
+  recurrenceReleaseOn(rt, kept.saved);
+  assert.equal(rt.scopedBytes, 0, "released");
+  // With the budget spent the forward copies its saved tensors out, and the backward stages them.
+  const hog = rt.allocateScoped(SCOPED_SAVED_BUDGET / 4 - 64, SCOPED_SAVED_BUDGET)!;
+  const copied = recurrenceForwardOn(rt, c.spec, c.operands, true);
+  assert.equal(rt.residentPointer(copied.saved.act), -1, "copied out");
+  const fromCopies = recurrenceBackwardOn(rt, c.spec, c.operands, copied.saved, c.gradOutput, ALL);
+  assert.deepEqual(fromCopies, grads);
+  rt.releaseScoped(hog);
+});
+
+test("fusedRecurrence on the wasm backend frees its saved tensors after backward (kept with retainGraph)", () => {
+  const rt = wasmRuntime();
+  const previous = flint.getBackend();
+  flint.setBackend("wasm");
+  try {
+    flint.manualSeed(5);
+    const lstm = new flint.nn.LSTM(6, 9, { numLayers: 2 });
+    const x = flint.randn([7, 3, 6]);
+    const start = rt.scopedBytes;
+    const weightHh = lstm.namedParameters().find(([name]) => name === "weight_hh_l0")![1];
+    const loss = lstm.forward(x)[0].square().sum();
+    if (rt.shared) assert.ok(rt.scopedBytes > start, "the forward kept its saved tensors in wasm memory");
+    loss.backward(undefined, { retainGraph: true });
+    const first = weightHh.grad!.clone();
+    if (rt.shared) assert.ok(rt.scopedBytes > start, "a retained graph keeps them");
+    lstm.zeroGrad();
+    loss.backward();
+    assert.deepEqual(weightHh.grad!.data(), first.data(), "the second backward reads the same saved tensors");
+    assert.equal(rt.scopedBytes, start, "released after the last backward");
+  } finally {
+    flint.setBackend(previous);
+  }
 });

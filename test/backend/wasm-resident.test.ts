@@ -72,3 +72,45 @@ test("a collected resident array's block is reused", { skip: noSharedMemory }, a
   }
   assert.equal(reused, dropped, "the dropped array's block was handed out again");
 });
+
+test("scoped arrays: in wasm memory with slack, within a budget, freed by releaseScoped for reuse", { skip: noSharedMemory }, () => {
+  const rt = sharedRuntime()!;
+  const resident = rt.allocateResident(64)!.fill(5);
+  const budget = 1 << 20;
+  const first = rt.allocateScoped(1000, budget)!;
+  const second = rt.allocateScoped(2000, budget)!;
+  const [p1, p2] = [rt.residentPointer(first), rt.residentPointer(second)];
+  assert.ok(p1 > 0 && p2 > 0 && p1 % 64 === 0, "scoped arrays live in wasm memory, 64-byte aligned");
+  assert.ok(p2 >= p1 + 1004 * 4, "each has 4 floats of slack before the next block");
+  // Each block: the floats and 4 of slack, in whole 64-byte lines.
+  const blockBytes = (length: number): number => Math.ceil(((length + 4) * 4) / 64) * 64;
+  assert.equal(rt.scopedBytes, blockBytes(1000) + blockBytes(2000));
+  assert.equal(rt.allocateScoped(budget / 4, budget), null, "a request past the budget gets none");
+  first.fill(1);
+  second.fill(2);
+  rt.reset();
+  rt.f32(rt.alloc(1 << 16), 1 << 14).fill(-1);
+  assert.ok(first.every((x) => x === 1) && second.every((x) => x === 2), "the arena never overlaps scoped arrays");
+  rt.releaseScoped(first);
+  rt.releaseScoped(first); // a second release is a no-op
+  rt.releaseScoped(resident); // as is releasing any other array
+  rt.releaseScoped(new Float32Array(10));
+  assert.ok(resident.every((x) => x === 5), "a resident array is never freed by releaseScoped");
+  assert.equal(rt.scopedBytes, blockBytes(2000));
+  assert.equal(rt.residentPointer(rt.allocateScoped(1000, budget)!), p1, "a released block of the same size is reused");
+  rt.releaseScoped(second);
+  // The top block went back to the arena: a new block of another size starts where it did.
+  assert.equal(rt.residentPointer(rt.allocateScoped(3000, budget)!), p2);
+});
+
+test("a scoped array dropped without releaseScoped is freed once collected", { skip: noSharedMemory }, async () => {
+  const rt = sharedRuntime()!;
+  const budget = 1 << 20;
+  rt.allocateScoped(1000, budget);
+  assert.ok(rt.scopedBytes >= 1004 * 4);
+  for (let attempt = 0; attempt < 20 && rt.scopedBytes > 0; attempt++) {
+    collectGarbage();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.equal(rt.scopedBytes, 0);
+});

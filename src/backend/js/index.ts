@@ -37,6 +37,8 @@ export const jsBackend: Backend = {
   avgPoolBackward,
   recurrenceForward,
   recurrenceBackward,
+  // The saved tensors are plain arrays: the garbage collector frees them.
+  recurrenceRelease() {},
   allocateState: (length: number) => new Float32Array(length),
   adamUpdate,
   sgdMomentumUpdate,

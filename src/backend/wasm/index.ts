@@ -12,7 +12,7 @@ import { layerNormBackwardOn, layerNormOn } from "./normalization.js";
 import { crossEntropyBackwardOn, crossEntropyForwardOn } from "./loss.js";
 import { adamUpdateOn, sgdMomentumUpdateOn } from "./optim.js";
 import { avgPoolBackwardOn, avgPoolOn, maxPoolBackwardOn, maxPoolOn } from "./pool.js";
-import { recurrenceBackwardOn, recurrenceForwardOn } from "./recurrent.js";
+import { recurrenceBackwardOn, recurrenceForwardOn, recurrenceReleaseOn } from "./recurrent.js";
 import { reduceOn, wasmReduceHandles } from "./reduce.js";
 import { wasmRuntime, wasmSupported } from "./runtime.js";
 import { foldOn, unfoldOn } from "./window.js";
@@ -138,6 +138,9 @@ export const wasmBackend: Backend = {
   },
   recurrenceBackward(spec, weights, saved, gradOutput, wanted) {
     return recurrenceBackwardOn(wasmRuntime(), spec, weights, saved, gradOutput, wanted);
+  },
+  recurrenceRelease(saved) {
+    recurrenceReleaseOn(wasmRuntime(), saved);
   },
   allocateState(length) {
     return wasmRuntime().allocateResident(length) ?? new Float32Array(length);

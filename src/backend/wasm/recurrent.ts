@@ -33,6 +33,12 @@ const PANEL = 8;
 // Shares per thread of a fused step: each share packs all of the step's A (h or dGates) once more
 // (measured on the char-LSTM recurrence: 1 beats 2 and 4).
 const FUSED_SHARES_PER_THREAD = 1;
+/**
+ * The saved tensors of forwards whose backward has not released them yet stay in wasm memory up
+ * to this many bytes (the backward reads them in place); beyond, e.g. many forwards recorded
+ * without a backward, they are copied out as plain arrays.
+ */
+export const SCOPED_SAVED_BUDGET = 512 * 1024 * 1024;
 
 type StepKernel = (args: number, t: number) => void;
 
@@ -196,6 +202,8 @@ export function recurrenceForwardOn(rt: WasmRuntime, spec: RecurrenceSpec, opera
     hRaw: projecting ? savedSteps * B * H : 0,
   };
   const outLength = (T + (isLstm ? 2 : 1)) * B * H;
+  // Saving, the saved tensors are written where the backward will read them (before the arena is used).
+  const kept = save ? keepInPlace(rt, sizes) : null;
   rt.reset();
   const x = operands.weightIh === null ? floats(rt, T * B * GH, operands.x) : projectInput(rt, T * B, GH, spec.inputSize, operands.x, operands.weightIh);
   const w = fused ? interleavedGateRows(rt, operands.weightHh, G, H, P) : floats(rt, GH * P, operands.weightHh);
@@ -205,11 +213,12 @@ export function recurrenceForwardOn(rt: WasmRuntime, spec: RecurrenceSpec, opera
   const whr = operands.weightHr === null ? 0 : floats(rt, P * H, operands.weightHr);
   const lengths = ints(rt, spec.lengths);
   const out = uninitialized(rt, outLength);
-  const hPrev = uninitialized(rt, sizes.hPrev);
-  const act = uninitialized(rt, sizes.act);
-  const extra = uninitialized(rt, sizes.extra);
-  const cPrev = uninitialized(rt, sizes.cPrev);
-  const hRaw = uninitialized(rt, sizes.hRaw);
+  const savedBlock = (key: keyof typeof sizes): number => (kept?.[key] ? kept[key].byteOffset : uninitialized(rt, sizes[key]));
+  const hPrev = savedBlock("hPrev");
+  const act = savedBlock("act");
+  const extra = savedBlock("extra");
+  const cPrev = savedBlock("cPrev");
+  const hRaw = savedBlock("hRaw");
   const hwWidth = fused ? interleavedWidth(G, H) : GH;
   const hw = uninitialized(rt, B * hwWidth);
   const hProj = uninitialized(rt, projecting ? B * P : 0);
@@ -236,15 +245,47 @@ export function recurrenceForwardOn(rt: WasmRuntime, spec: RecurrenceSpec, opera
     }
   }
   rt.exported("recurrentForwardEnd")(args);
+  const savedArray = (key: keyof typeof sizes, ptr: number): Float32Array => kept?.[key] ?? unstage(rt, ptr, sizes[key]);
   const saved: RecurrenceSaved = {
-    hPrev: unstage(rt, hPrev, sizes.hPrev),
-    act: unstage(rt, act, sizes.act),
-    extra: unstage(rt, extra, sizes.extra),
-    cPrev: unstage(rt, cPrev, sizes.cPrev),
-    hRaw: unstage(rt, hRaw, sizes.hRaw),
+    hPrev: savedArray("hPrev", hPrev),
+    act: savedArray("act", act),
+    extra: savedArray("extra", extra),
+    cPrev: savedArray("cPrev", cPrev),
+    hRaw: savedArray("hRaw", hRaw),
     input: operands.weightIh === null ? new Float32Array(0) : operands.x,
   };
   return { output: unstage(rt, out, outLength), saved };
+}
+
+type SavedSizes = Record<"hPrev" | "act" | "extra" | "cPrev" | "hRaw", number>;
+
+/**
+ * Scoped arrays in wasm memory for the non-empty saved tensors (recurrenceReleaseOn frees them),
+ * or null when the runtime has no shared memory or the budget is spent: then all are copied out.
+ */
+function keepInPlace(rt: WasmRuntime, sizes: SavedSizes): Partial<Record<keyof SavedSizes, Float32Array>> | null {
+  const kept: Partial<Record<keyof SavedSizes, Float32Array>> = {};
+  for (const key of Object.keys(sizes) as (keyof SavedSizes)[]) {
+    if (sizes[key] === 0) continue;
+    const view = rt.allocateScoped(sizes[key], SCOPED_SAVED_BUDGET);
+    if (view === null) {
+      for (const allocated of Object.values(kept)) rt.releaseScoped(allocated);
+      return null;
+    }
+    kept[key] = view;
+  }
+  return kept;
+}
+
+/** The address of a saved tensor: where it already is in wasm memory (kept in place by the forward), else a copy in the arena. */
+function savedOperand(rt: WasmRuntime, values: Float32Array): number {
+  const ptr = rt.residentPointer(values);
+  return ptr >= 0 ? ptr : floats(rt, values.length, values);
+}
+
+export function recurrenceReleaseOn(rt: WasmRuntime, saved: RecurrenceSaved): void {
+  // Released top block first, so each goes straight back to the arena.
+  for (const values of [saved.hRaw, saved.cPrev, saved.extra, saved.act, saved.hPrev]) rt.releaseScoped(values);
 }
 
 export function recurrenceBackwardOn(rt: WasmRuntime, spec: RecurrenceSpec, weights: RecurrenceWeights, saved: RecurrenceSaved, gradOutput: Float32Array, wanted: RecurrenceWanted): RecurrenceGrads {
@@ -262,10 +303,10 @@ export function recurrenceBackwardOn(rt: WasmRuntime, spec: RecurrenceSpec, weig
   const whr = weightHr === null ? 0 : floats(rt, P * H, weightHr);
   const lengths = ints(rt, spec.lengths);
   // Only GRU's gradient reads h_{t-1}.
-  const hPrev = isGru ? floats(rt, saved.hPrev.length, saved.hPrev) : 0;
-  const act = floats(rt, saved.act.length, saved.act);
-  const extra = floats(rt, saved.extra.length, saved.extra);
-  const cPrev = floats(rt, saved.cPrev.length, saved.cPrev);
+  const hPrev = isGru ? savedOperand(rt, saved.hPrev) : 0;
+  const act = savedOperand(rt, saved.act);
+  const extra = savedOperand(rt, saved.extra);
+  const cPrev = savedOperand(rt, saved.cPrev);
   const gatesLength = T * B * GH;
   const dgx = uninitialized(rt, gatesLength);
   const dgh = isGru ? uninitialized(rt, gatesLength) : dgx;
@@ -313,8 +354,8 @@ export function recurrenceBackwardOn(rt: WasmRuntime, spec: RecurrenceSpec, weig
     gemmOn(rt, { a: { ptr: a, batch: 0, row: 1, col: m }, b: { ptr: b, batch: 0, row: n, col: 1 }, c: { ptr: out, batch: 0, row: n, col: 1 }, batch: 1, m, n, k: rows });
     return unstage(rt, out, m * n);
   };
-  const dWeightHh = wanted.weights ? transposedTimes(dgh, GH, isGru ? hPrev : floats(rt, saved.hPrev.length, saved.hPrev), P) : null;
-  const dWeightHr = wanted.weights && projecting ? transposedTimes(dProj, P, floats(rt, saved.hRaw.length, saved.hRaw), H) : null;
+  const dWeightHh = wanted.weights ? transposedTimes(dgh, GH, isGru ? hPrev : savedOperand(rt, saved.hPrev), P) : null;
+  const dWeightHr = wanted.weights && projecting ? transposedTimes(dProj, P, savedOperand(rt, saved.hRaw), H) : null;
   const projectsInput = weightIh !== null;
   const dWeightIh = wanted.weights && projectsInput ? transposedTimes(dgx, GH, floats(rt, rows * I, saved.input), I) : null;
   let dInput: Float32Array | null = null;

@@ -7,7 +7,8 @@ import { workerLoop } from "./worker-loop.js";
  * (reset by every backend call: operands are copied in, results copied out, nothing stays),
  * and a pool of threads that share the memory and run the same kernels on their share of a job.
  * Below the arena sit the resident arrays: long-lived state (an optimizer's moments) that the
- * kernels update in place instead of copying it in and out at every step.
+ * kernels update in place instead of copying it in and out at every step, and scoped arrays that
+ * a backward pass reads where its forward wrote them (freed when the backward is done with them).
  */
 
 /** Names of the threaded kernels, indexed by the id that travels in the control block. */
@@ -43,6 +44,11 @@ interface NodeProcess {
 
 function decode(base64: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+}
+
+/** A resident block's size: whole 64-byte lines, at least one. */
+function residentBytes(length: number): number {
+  return Math.max(64, Math.ceil((length * 4) / 64) * 64);
 }
 
 function nodeProcess(): NodeProcess | undefined {
@@ -90,6 +96,10 @@ export class WasmRuntime {
   /** Every buffer object this memory has had: views made before a grow keep the old one. */
   private readonly ownBuffers = new WeakSet<ArrayBufferLike>();
   private readonly residentRegistry = new FinalizationRegistry<{ ptr: number; bytes: number }>((block) => this.releaseResident(block.ptr, block.bytes));
+  /** The block of each live scoped array, the bytes they hold, and the fallback that frees one garbage collected before its release. */
+  private readonly scopedBlocks = new WeakMap<Float32Array, { ptr: number; bytes: number }>();
+  private scopedLive = 0;
+  private readonly scopedRegistry = new FinalizationRegistry<{ ptr: number; bytes: number }>((block) => this.freeScoped(block));
   private readonly workerCount: number;
   private readyWorkers: number[] = [];
   /** The main thread of a browser page may not block; it spins on the done counter instead. */
@@ -159,18 +169,61 @@ export class WasmRuntime {
    */
   allocateResident(length: number): Float32Array | null {
     if (!this.shared) return null;
-    const bytes = Math.max(64, Math.ceil((length * 4) / 64) * 64);
-    let ptr = this.takeFreeBlock(bytes);
-    if (ptr < 0) {
-      ptr = this.arenaBase;
-      this.arenaBase += bytes;
-      this.top = Math.max(this.top, this.arenaBase);
-      this.ensureMemory(this.arenaBase);
-    }
+    const bytes = residentBytes(length);
+    const ptr = this.takeResidentBlock(bytes);
     const view = new Float32Array(this.buffer, ptr, length);
     view.fill(0);
     this.residentRegistry.register(view, { ptr, bytes });
     return view;
+  }
+
+  /**
+   * An uninitialized float32 array in wasm memory for results that a later backend call reads in
+   * place (a forward's saved tensors, read by its backward), with 16 bytes of slack after it.
+   * Free it with `releaseScoped` as soon as it is no longer needed: garbage collection frees a
+   * forgotten one only between tasks. Null without shared memory, or when scoped arrays already
+   * hold `budgetBytes` (then the caller keeps its data in JavaScript memory instead). Call it
+   * between backend calls, never from inside one, as `allocateResident`.
+   */
+  allocateScoped(length: number, budgetBytes: number): Float32Array | null {
+    const bytes = residentBytes(length + 4);
+    if (!this.shared || this.scopedLive + bytes > budgetBytes) return null;
+    const block = { ptr: this.takeResidentBlock(bytes), bytes };
+    const view = new Float32Array(this.buffer, block.ptr, length);
+    this.scopedLive += bytes;
+    this.scopedBlocks.set(view, block);
+    this.scopedRegistry.register(view, block, block);
+    return view;
+  }
+
+  /** Bytes held by live `allocateScoped` arrays. */
+  get scopedBytes(): number {
+    return this.scopedLive;
+  }
+
+  /** Frees an `allocateScoped` array now (anything else: nothing happens); it must not be read again. */
+  releaseScoped(view: Float32Array): void {
+    const block = this.scopedBlocks.get(view);
+    if (block === undefined) return;
+    this.scopedBlocks.delete(view);
+    this.scopedRegistry.unregister(block);
+    this.freeScoped(block);
+  }
+
+  private freeScoped(block: { ptr: number; bytes: number }): void {
+    this.scopedLive -= block.bytes;
+    this.releaseResident(block.ptr, block.bytes);
+  }
+
+  /** A resident block of `bytes`: a freed one of that size, else the arena's bottom. */
+  private takeResidentBlock(bytes: number): number {
+    const ptr = this.takeFreeBlock(bytes);
+    if (ptr >= 0) return ptr;
+    const bottom = this.arenaBase;
+    this.arenaBase += bytes;
+    this.top = Math.max(this.top, this.arenaBase);
+    this.ensureMemory(this.arenaBase);
+    return bottom;
   }
 
   /** The address of a float32 array that lives in this runtime's memory (e.g. allocateResident's), else -1. */

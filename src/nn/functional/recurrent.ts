@@ -129,7 +129,9 @@ export function fusedRecurrence(kind: RecurrentCellKind, x: Tensor, weightHh: Te
   const inputs = [x, weightHh, ...optional(biasHh), h0, ...optional(c0), ...optional(weightHr), ...optional(biasIh), ...optional(weightIh)];
   const saving = isGradEnabled() && inputs.some((input) => input.requiresGrad);
   const weights = { weightHh: dense(weightHh), weightHr: weightHr === null ? null : dense(weightHr), weightIh: weightIh === null ? null : dense(weightIh) };
-  const { output, saved } = backend().recurrenceForward(
+  // The backend that saved the tensors frees them (backward runs on whichever is current then).
+  const forwardBackend = backend();
+  const { output, saved } = forwardBackend.recurrenceForward(
     spec,
     { x: dense(x), biasIh: biasIh === null ? null : dense(biasIh), biasHh: biasHh === null ? null : dense(biasHh), h0: dense(h0), c0: c0 === null ? null : dense(c0), ...weights },
     saving,
@@ -154,5 +156,5 @@ export function fusedRecurrence(kind: RecurrentCellKind, x: Tensor, weightHh: Te
       ...gradIf(biasIh, () => grads.dBiasIh, [GH]),
       ...gradIf(weightIh, () => grads.dWeightIh, [GH, inputSize]),
     ];
-  });
+  }, () => forwardBackend.recurrenceRelease(saved));
 }
