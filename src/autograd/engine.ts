@@ -28,13 +28,36 @@ function reverseTopologicalOrder(roots: Tensor[]): Tensor[] {
   return [...reachable].sort((a, b) => b.sequence - a.sequence);
 }
 
+/** The tensors whose gradients the running backward pass returns (autograd.grad's inputs), else null. */
+let wantedNow: Set<Tensor> | null = null;
+
+/**
+ * Whether the running backward pass hands `t`'s own gradient to the caller: `t` is one of
+ * autograd.grad's inputs or, in a plain backward(), retains its gradient. An op's backward may
+ * fold the backward of the op that produced its input into its own (see ../autograd/relu-fold.ts)
+ * only when that input's gradient is not observed.
+ */
+export function gradientObserved(t: Tensor): boolean {
+  return wantedNow === null ? t.retainsGrad : wantedNow.has(t);
+}
+
 /**
  * Computes d(roots)/d(leaf) for every leaf that requires grad, accumulating into `.grad` (or,
  * when `inputs` is given, returning the gradients of those tensors instead).
  */
 export function runBackward(roots: Tensor[], gradients: Tensor[], options: BackwardOptions, inputs?: Tensor[]): (Tensor | null)[] {
-  const grads = new Map<Tensor, Tensor>();
   const wanted = inputs ? new Set(inputs) : null;
+  const outer = wantedNow;
+  wantedNow = wanted;
+  try {
+    return walkBackward(roots, gradients, options, wanted, inputs);
+  } finally {
+    wantedNow = outer;
+  }
+}
+
+function walkBackward(roots: Tensor[], gradients: Tensor[], options: BackwardOptions, wanted: Set<Tensor> | null, inputs?: Tensor[]): (Tensor | null)[] {
+  const grads = new Map<Tensor, Tensor>();
   // Gradients of wanted non-leaf tensors, taken when the walk reaches them (they are complete then).
   const found = new Map<Tensor, Tensor>();
   // Gradient sums created by accumulate and referenced only by `grads` (see accumulate).

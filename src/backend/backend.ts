@@ -230,8 +230,13 @@ export interface Backend {
    * clip to the input (padding never wins), ties keep the first maximum and NaN wins, as in PyTorch.
    */
   maxPool(x: Storage, xl: Layout, g: WindowGeometry): { values: Storage; indices: Int32Array };
-  /** Max pooling's gradient: zeros [N, C, H, W], then each plane's input[indices[o]] += grad[o] (indices past the plane dropped). */
-  maxPoolBackward(grad: Storage, gradLayout: Layout, indices: Int32Array, g: WindowGeometry): Storage;
+  /**
+   * Max pooling's gradient: zeros [N, C, H, W], then each plane's input[indices[o]] += grad[o]
+   * (indices past the plane dropped). With `reluOutput` (the pooled input, dense [N, C, H, W],
+   * a ReLU's output) a ReLU's backward is folded in: o adds nothing where that output is <= 0
+   * at its index (PyTorch's threshold_backward; NaN passes).
+   */
+  maxPoolBackward(grad: Storage, gradLayout: Layout, indices: Int32Array, g: WindowGeometry, reluOutput?: Float32Array | null): Storage;
   /** Average pooling of float32 [N, C, H, W] (any strides) -> [N, C, outH, outW]; dilation must be 1. */
   avgPool(x: Storage, xl: Layout, g: WindowGeometry, divisor: AvgPoolDivisor): Storage;
   /** Average pooling's gradient: each output's grad / divisor spread over its window's input elements. */

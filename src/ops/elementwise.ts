@@ -5,6 +5,7 @@ import { fail, fmtShape } from "../core/errors.js";
 import { Layout } from "../core/layout.js";
 import { broadcastShapes } from "../core/shape.js";
 import { Tensor, type TensorOrScalar } from "../tensor/tensor.js";
+import { isReluFolded } from "../autograd/relu-fold.js";
 import { fromStorage, record, sumToShape } from "./util.js";
 
 // ---- helpers ------------------------------------------------------------------------------
@@ -143,7 +144,8 @@ export const cos = (x: Tensor) => unaryOp("cos", x, floatDtype(x), (g, x) => g.m
 // One fused kernel each for these gradients instead of three or four elementwise ops.
 export const tanh = (x: Tensor) => unaryOp("tanh", x, floatDtype(x), (g, _x, out) => binaryKernel("tanhBackward", "tanh", g, out, "float32"));
 export const sigmoid = (x: Tensor) => unaryOp("sigmoid", x, floatDtype(x), (g, _x, out) => binaryKernel("sigmoidBackward", "sigmoid", g, out, "float32"));
-export const relu = (x: Tensor) => unaryOp("relu", x, keep(x), (g, _x, out) => binaryKernel("reluBackward", "relu", g, out, "float32"));
+// A gradient an op already masked for this ReLU (autograd/relu-fold.ts) passes through unchanged.
+export const relu = (x: Tensor) => unaryOp("relu", x, keep(x), (g, _x, out) => (isReluFolded(g, out) ? g : binaryKernel("reluBackward", "relu", g, out, "float32")));
 export const reciprocal = (x: Tensor) => unaryOp("reciprocal", x, floatDtype(x), (g, _x, out) => g.mul(out.square()).neg());
 export const square = (x: Tensor) => unaryOp("square", x, keep(x), (g, x) => g.mul(x).mul(2));
 export const expm1 = (x: Tensor) => unaryOp("expm1", x, floatDtype(x), (g, _x, out) => g.mul(out.add(1)));

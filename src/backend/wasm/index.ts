@@ -121,9 +121,9 @@ export const wasmBackend: Backend = {
     if (xl.size < MIN_POOL_ELEMENTS || !(x instanceof Float32Array)) return jsBackend.maxPool(x, xl, g);
     return maxPoolOn(wasmRuntime(), x, xl, g);
   },
-  maxPoolBackward(grad: Storage, gradLayout: Layout, indices: Int32Array, g: WindowGeometry): Storage {
-    if (g.batch * g.channels * g.inHeight * g.inWidth < MIN_POOL_ELEMENTS || !(grad instanceof Float32Array)) return jsBackend.maxPoolBackward(grad, gradLayout, indices, g);
-    return maxPoolBackwardOn(wasmRuntime(), grad, gradLayout, indices, g);
+  maxPoolBackward(grad: Storage, gradLayout: Layout, indices: Int32Array, g: WindowGeometry, reluOutput: Float32Array | null = null): Storage {
+    if (g.batch * g.channels * g.inHeight * g.inWidth < MIN_POOL_ELEMENTS || !(grad instanceof Float32Array)) return jsBackend.maxPoolBackward(grad, gradLayout, indices, g, reluOutput);
+    return maxPoolBackwardOn(wasmRuntime(), grad, gradLayout, indices, g, reluOutput);
   },
   avgPool(x: Storage, xl: Layout, g: WindowGeometry, divisor: AvgPoolDivisor): Storage {
     if (xl.size < MIN_POOL_ELEMENTS || !(x instanceof Float32Array)) return jsBackend.avgPool(x, xl, g, divisor);

@@ -1,25 +1,26 @@
 import type { Storage } from "../../core/dtype.js";
 import type { Layout } from "../../core/layout.js";
 import type { AvgPoolDivisor, WindowGeometry } from "../backend.js";
-import { copyOut, stage, unstage } from "./operands.js";
+import { copyOut, stage, stageArray, unstage } from "./operands.js";
 import type { WasmRuntime } from "./runtime.js";
 import { geometryFields } from "./window.js";
 
 // Elements (read or written) per thread below which waking a thread costs more than it saves.
 const MIN_ELEMENTS_PER_THREAD = 64 * 1024;
-// The args block of kernels/pool.ts: 8 operand fields, 14 geometry fields, the divisor override.
-const ARGS = 23;
+// The args block of kernels/pool.ts: 8 operand fields, 14 geometry fields, the divisor override,
+// and max pooling backward's folded ReLU output (0: none).
+const ARGS = 24;
 
 function sharesFor(rt: WasmRuntime, elements: number, g: WindowGeometry): number {
   return Math.min(g.batch * g.channels, rt.sharesFor(Math.floor(elements / MIN_ELEMENTS_PER_THREAD)));
 }
 
 /** Writes the args block: operand pointers and strides, the geometry, and average pooling's divisor rule. */
-function writeArgs(rt: WasmRuntime, input: { ptr: number; strides: readonly number[] }, out: number, indices: number, g: WindowGeometry, divisor?: AvgPoolDivisor): number {
+function writeArgs(rt: WasmRuntime, input: { ptr: number; strides: readonly number[] }, out: number, indices: number, g: WindowGeometry, divisor?: AvgPoolDivisor, reluOutput = 0): number {
   const args = rt.alloc(ARGS * 4);
-  rt.i32(args, ARGS).set([input.ptr, ...input.strides, out, indices, divisor?.countIncludePad ? 1 : 0, ...geometryFields(g), 0]);
+  rt.i32(args, ARGS).set([input.ptr, ...input.strides, out, indices, divisor?.countIncludePad ? 1 : 0, ...geometryFields(g), 0, reluOutput]);
   // 0 means "no override" (the op rejects a zero divisorOverride).
-  rt.f32(args + (ARGS - 1) * 4, 1)[0] = divisor?.divisorOverride ?? 0;
+  rt.f32(args + (ARGS - 2) * 4, 1)[0] = divisor?.divisorOverride ?? 0;
   return args;
 }
 
@@ -35,15 +36,18 @@ export function maxPoolOn(rt: WasmRuntime, x: Storage, xl: Layout, g: WindowGeom
   return { values: unstage(rt, values, size), indices: copyOut(rt.i32(indices, size)) };
 }
 
-/** Max pooling's gradient on the wasm kernel: [N, C, outH, outW] gradient (any strides) -> [N, C, H, W]. */
-export function maxPoolBackwardOn(rt: WasmRuntime, grad: Storage, gradLayout: Layout, indices: Int32Array, g: WindowGeometry): Float32Array {
+/**
+ * Max pooling's gradient on the wasm kernel: [N, C, outH, outW] gradient (any strides) -> [N, C, H, W],
+ * with a ReLU's backward folded in when `reluOutput` (the dense pooled input) is given.
+ */
+export function maxPoolBackwardOn(rt: WasmRuntime, grad: Storage, gradLayout: Layout, indices: Int32Array, g: WindowGeometry, reluOutput: Float32Array | null = null): Float32Array {
   rt.reset();
   const size = g.batch * g.channels * g.inHeight * g.inWidth;
   const sg = stage(rt, grad, gradLayout);
   const staged = rt.alloc(indices.length * 4);
   rt.i32(staged, indices.length).set(indices);
   const out = rt.alloc(size * 4);
-  const args = writeArgs(rt, sg, out, staged, g);
+  const args = writeArgs(rt, sg, out, staged, g, undefined, stageArray(rt, reluOutput));
   rt.run("maxPoolBackward", args, sharesFor(rt, size, g));
   return unstage(rt, out, size);
 }
