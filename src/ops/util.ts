@@ -10,6 +10,17 @@ export function fromStorage(storage: Storage, shape: Shape, dtype: DType): Tenso
   return new Tensor(storage, Layout.contiguous(shape), dtype);
 }
 
+/**
+ * A float32 tensor's elements in row-major order, for backends that read them: the storage
+ * itself, or a window of it, when the tensor is contiguous (no copy), else a dense copy.
+ */
+export function denseElements(t: Tensor): Float32Array {
+  const storage = t.storage as Float32Array;
+  if (!t.isContiguous()) return t.data() as Float32Array;
+  const { offset } = t.layout;
+  return offset === 0 && storage.length === t.numel() ? storage : storage.subarray(offset, offset + t.numel());
+}
+
 /** A view: the same storage seen through another layout. */
 export function viewOf(base: Tensor, layout: Layout): Tensor {
   return new Tensor(base.storage, layout, base.dtype);

@@ -7,7 +7,7 @@ import { backend } from "../../backend/registry.js";
 import { fail, fmtShape } from "../../core/errors.js";
 import { cat } from "../../ops/shape.js";
 import { canFoldRelu, markReluFolded } from "../../autograd/relu-fold.js";
-import { fromStorage, record } from "../../ops/util.js";
+import { denseElements, fromStorage, record } from "../../ops/util.js";
 import { unfold } from "../../ops/window.js";
 import { full, tensor } from "../../tensor/creation.js";
 import type { Tensor } from "../../tensor/tensor.js";
@@ -148,14 +148,6 @@ function kernelGeometry(x: Tensor, g: PoolGeometry): WindowGeometry {
   };
 }
 
-/** A float32 tensor's elements in row-major order (its storage itself when that is exactly them). */
-function denseValues(x: Tensor): Float32Array {
-  const storage = x.storage as Float32Array;
-  if (!x.isContiguous()) return x.data() as Float32Array;
-  const { offset } = x.layout;
-  return offset === 0 && storage.length === x.numel() ? storage : storage.subarray(offset, offset + x.numel());
-}
-
 function maxPool(op: string, spatial: 1 | 2, input: Tensor, kernelSize: number | number[], options: MaxPoolOptions): Tensor | PoolWithIndices {
   return asImage<Tensor | PoolWithIndices>(op, input, spatial, (x) => {
     const kernel = lift(op, "kernelSize", kernelSize, spatial, 1, 1);
@@ -169,7 +161,7 @@ function maxPool(op: string, spatial: 1 | 2, input: Tensor, kernelSize: number |
     // a ReLU's output, the ReLU's backward is folded in where possible (autograd/relu-fold.ts).
     const out = record(op, fromStorage(values, shape, "float32"), [x], (grad) => {
       const fold = canFoldRelu(x);
-      const dx = fromStorage(backend().maxPoolBackward(grad.storage, grad.layout, indices, g, fold ? denseValues(x) : null), x.shape, "float32");
+      const dx = fromStorage(backend().maxPoolBackward(grad.storage, grad.layout, indices, g, fold ? denseElements(x) : null), x.shape, "float32");
       if (fold) markReluFolded(dx, x);
       return [dx];
     });

@@ -23,7 +23,7 @@ import { backend } from "../../backend/registry.js";
 import { gateCount, type RecurrenceSpec, type RecurrentCellKind } from "../../backend/recurrence.js";
 import { fail, fmtShape } from "../../core/errors.js";
 import { Layout } from "../../core/layout.js";
-import { record } from "../../ops/util.js";
+import { denseElements, record } from "../../ops/util.js";
 import { Tensor } from "../../tensor/tensor.js";
 
 export { gateCount, type RecurrentCellKind };
@@ -56,14 +56,6 @@ export interface FusedRecurrenceOptions {
    * backend this keeps the [T, B, G*H] projections and their gradients out of JavaScript memory.
    */
   weightIh?: Tensor | null;
-}
-
-/** The elements of a float32 tensor as a dense row-major array (no copy when already dense, e.g. a leading slice). */
-function dense(t: Tensor): Float32Array {
-  const storage = t.storage as Float32Array;
-  if (!t.isContiguous()) return t.data() as Float32Array;
-  const { offset } = t.layout;
-  return offset === 0 && storage.length === t.numel() ? storage : storage.subarray(offset, offset + t.numel());
 }
 
 function wrap(values: Float32Array, shape: number[]): Tensor {
@@ -128,12 +120,12 @@ export function fusedRecurrence(kind: RecurrentCellKind, x: Tensor, weightHh: Te
   const optional = (t: Tensor | null): Tensor[] => (t === null ? [] : [t]);
   const inputs = [x, weightHh, ...optional(biasHh), h0, ...optional(c0), ...optional(weightHr), ...optional(biasIh), ...optional(weightIh)];
   const saving = isGradEnabled() && inputs.some((input) => input.requiresGrad);
-  const weights = { weightHh: dense(weightHh), weightHr: weightHr === null ? null : dense(weightHr), weightIh: weightIh === null ? null : dense(weightIh) };
+  const weights = { weightHh: denseElements(weightHh), weightHr: weightHr === null ? null : denseElements(weightHr), weightIh: weightIh === null ? null : denseElements(weightIh) };
   // The backend that saved the tensors frees them (backward runs on whichever is current then).
   const forwardBackend = backend();
   const { output, saved } = forwardBackend.recurrenceForward(
     spec,
-    { x: dense(x), biasIh: biasIh === null ? null : dense(biasIh), biasHh: biasHh === null ? null : dense(biasHh), h0: dense(h0), c0: c0 === null ? null : dense(c0), ...weights },
+    { x: denseElements(x), biasIh: biasIh === null ? null : denseElements(biasIh), biasHh: biasHh === null ? null : denseElements(biasHh), h0: denseElements(h0), c0: c0 === null ? null : denseElements(c0), ...weights },
     saving,
   );
 
@@ -142,7 +134,7 @@ export function fusedRecurrence(kind: RecurrentCellKind, x: Tensor, weightHh: Te
   return record(kind, result, inputs, (gradOut) => {
     // The backend also sums the weight gradients over all steps (and d b_hh as it goes).
     const wanted = { weights: wants(weightHh) || wants(weightHr) || wants(weightIh), input: wants(x) };
-    const grads = backend().recurrenceBackward(spec, weights, saved, dense(gradOut), wanted);
+    const grads = backend().recurrenceBackward(spec, weights, saved, denseElements(gradOut), wanted);
     const dInput = weightIh === null ? wrap(grads.dGatesX, [T, B, GH]) : wanted.input ? wrap(grads.dInput!, [T, B, inputSize]) : null;
     // One entry for an optional input that was given: its gradient, or null when it needs none.
     const gradIf = (t: Tensor | null, values: () => Float32Array | null, shape: number[]): (Tensor | null)[] => (t === null ? [] : [t.requiresGrad ? wrap(values()!, shape) : null]);
