@@ -14,6 +14,9 @@ import { Geometry, geometry } from "./window";
 /** maxPoolBackward: a ReLU output (dense [N, C, H, W]) whose backward is folded in, or 0. */
 // @ts-ignore: decorator
 @inline const RELU_OUTPUT: usize = 92;
+/** maxPool: nonzero to pool relu(x) (each element through the ReLU before the comparisons). */
+// @ts-ignore: decorator
+@inline const RELU_FIRST: usize = 96;
 
 /** The 8 operand fields every pooling kernel's args block starts with. */
 class PoolOperands {
@@ -64,10 +67,13 @@ class PoolOperands {
 /**
  * args: [x, xsN, xsC, xsH, xsW, values, indices, unused, then the 14 geometry fields
  * batch channels inH inW kernelH kernelW strideH strideW padH padW dilationH dilationW outH outW].
- * values (f32) and indices (i32, h * W + w in the plane) are [N, C, oh, ow] contiguous.
+ * values (f32) and indices (i32, h * W + w in the plane) are [N, C, oh, ow] contiguous. With
+ * RELU_FIRST set it pools relu(x) (x < 0 ? 0 : x, NaN and -0 kept) without it being written:
+ * the values and indices are exactly those of pooling the ReLU's output.
  */
 export function maxPool(args: usize, tid: i32, nthreads: i32): void {
   const a = operands(args);
+  const reluFirst = load<i32>(args, RELU_FIRST) != 0;
   const sh = a.sh, sw = a.sw;
   const values = <usize>a.out, indices = <usize>a.indices;
   const g = geometry(args);
@@ -94,7 +100,8 @@ export function maxPool(args: usize, tid: i32, nthreads: i32): void {
             const row = plane + <usize>(h * sh) * 4;
             for (let kj = 0; kj < g.kw; kj++) {
               const col = wStart + kj * g.dw;
-              const v = load4(row + <usize>col * 4, stride2);
+              let v = load4(row + <usize>col * 4, stride2);
+              if (reluFirst) v = v128.andnot(v, f32x4.lt(v, f32x4.splat(0)));
               const wins = v128.or(f32x4.gt(v, best), f32x4.ne(v, v));
               best = v128.bitselect(v, best, wins);
               bestIndex = v128.bitselect(i32x4.add(i32x4.splat(h * g.w + col), lanes), bestIndex, wins);
@@ -113,7 +120,8 @@ export function maxPool(args: usize, tid: i32, nthreads: i32): void {
         for (let h = h0; h < hEnd; h += g.dh) {
           const row = plane + <usize>(h * sh) * 4;
           for (let w = w0; w < wEnd; w += g.dw) {
-            const v = load<f32>(row + <usize>(w * sw) * 4);
+            let v = load<f32>(row + <usize>(w * sw) * 4);
+            if (reluFirst && v < 0) v = 0;
             if (v > best || v != v) {
               best = v;
               bestIndex = h * g.w + w;

@@ -100,7 +100,8 @@ function walkBackward(roots: Tensor[], gradients: Tensor[], options: BackwardOpt
   });
 
   if (wanted && inputs) return inputs.map((t) => found.get(t) ?? grads.get(t) ?? null);
-  const graphStorages = new Set(order.map((t) => t.storage));
+  // A deferred tensor never computed shares no storage (and is not computed just for this).
+  const graphStorages = new Set(order.filter((t) => t.isMaterialized).map((t) => t.storage));
   for (const [tensor, grad] of grads) {
     if (tensor.gradFn === null && tensor.requiresGrad) {
       tensor.grad = noGrad(() => (tensor.grad ? tensor.grad.add(grad) : leafGradient(grad, owned, gradientStorages, graphStorages)));

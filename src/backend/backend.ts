@@ -228,8 +228,10 @@ export interface Backend {
    * Max pooling of float32 [N, C, H, W] (any strides) -> values and int32 argmax indices, both
    * [N, C, outH, outW] contiguous. Indices are flat (h * W + w) within the input plane; windows
    * clip to the input (padding never wins), ties keep the first maximum and NaN wins, as in PyTorch.
+   * With `reluFirst` it pools relu(x) without writing it: every element goes through the ReLU
+   * (x < 0 ? 0 : x, NaN and -0 kept) before the comparisons, values and indices as for relu(x).
    */
-  maxPool(x: Storage, xl: Layout, g: WindowGeometry): { values: Storage; indices: Int32Array };
+  maxPool(x: Storage, xl: Layout, g: WindowGeometry, reluFirst?: boolean): { values: Storage; indices: Int32Array };
   /**
    * Max pooling's gradient: zeros [N, C, H, W], then each plane's input[indices[o]] += grad[o]
    * (indices past the plane dropped). With `reluOutput` (the pooled input, dense [N, C, H, W],

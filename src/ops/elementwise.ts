@@ -6,6 +6,7 @@ import { Layout } from "../core/layout.js";
 import { broadcastShapes } from "../core/shape.js";
 import { Tensor, type TensorOrScalar } from "../tensor/tensor.js";
 import { isReluFolded } from "../autograd/relu-fold.js";
+import { canDeferRelu, deferRelu } from "./deferred-relu.js";
 import { fromStorage, record, sumToShape } from "./util.js";
 
 // ---- helpers ------------------------------------------------------------------------------
@@ -145,7 +146,13 @@ export const cos = (x: Tensor) => unaryOp("cos", x, floatDtype(x), (g, x) => g.m
 export const tanh = (x: Tensor) => unaryOp("tanh", x, floatDtype(x), (g, _x, out) => binaryKernel("tanhBackward", "tanh", g, out, "float32"));
 export const sigmoid = (x: Tensor) => unaryOp("sigmoid", x, floatDtype(x), (g, _x, out) => binaryKernel("sigmoidBackward", "sigmoid", g, out, "float32"));
 // A gradient an op already masked for this ReLU (autograd/relu-fold.ts) passes through unchanged.
-export const relu = (x: Tensor) => unaryOp("relu", x, keep(x), (g, _x, out) => (isReluFolded(g, out) ? g : binaryKernel("reluBackward", "relu", g, out, "float32")));
+const reluBackward: UnaryGrad = (g, _x, out) => (isReluFolded(g, out) ? g : binaryKernel("reluBackward", "relu", g, out, "float32"));
+/** Large outputs of recorded ops are deferred (./deferred-relu.ts): max pooling reads x instead. */
+export const relu = (x: Tensor) => {
+  if (!canDeferRelu(x)) return unaryOp("relu", x, keep(x), reluBackward);
+  const out = deferRelu(x, () => unaryKernel("relu", x, "float32").storage);
+  return record("relu", out, [x], (g) => [reluBackward(g, x, out)]);
+};
 export const reciprocal = (x: Tensor) => unaryOp("reciprocal", x, floatDtype(x), (g, _x, out) => g.mul(out.square()).neg());
 export const square = (x: Tensor) => unaryOp("square", x, keep(x), (g, x) => g.mul(x).mul(2));
 export const expm1 = (x: Tensor) => unaryOp("expm1", x, floatDtype(x), (g, _x, out) => g.mul(out.add(1)));

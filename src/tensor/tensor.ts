@@ -21,6 +21,7 @@ export type NestedArray = number | boolean | NestedArray[];
 export type SliceSpec = number | null | [(number | null)?, (number | null)?, (number | null)?];
 
 let nextSequence = 0;
+const EMPTY = new Float32Array(0);
 
 /**
  * An n-dimensional array with autograd. A Tensor is a typed-array storage seen through a Layout
@@ -28,8 +29,10 @@ let nextSequence = 0;
  * collector: nothing ever needs freeing.
  */
 export class Tensor {
-  /** The typed array that holds the elements (shared between views). */
-  readonly storage: Storage;
+  /** The elements' typed array, or null while a deferred tensor's are not computed yet. */
+  private storageValue: Storage | null;
+  /** A deferred tensor's computation of its storage (see Tensor.deferred); null once run. */
+  private computeStorage: (() => Storage) | null = null;
   readonly layout: Layout;
   readonly dtype: DType;
   private gradValue: Tensor | null = null;
@@ -41,9 +44,36 @@ export class Tensor {
   private requiresGradFlag = false;
 
   constructor(storage: Storage, layout: Layout, dtype: DType) {
-    this.storage = storage;
+    this.storageValue = storage;
     this.layout = layout;
     this.dtype = dtype;
+  }
+
+  /**
+   * A tensor whose storage `compute` makes on first access to `storage` (anything that reads the
+   * elements). An op can then skip writing an output that the next op can read from its input
+   * instead (tensor/deferred-relu.ts); for everyone else it behaves as any tensor.
+   */
+  static deferred(compute: () => Storage, layout: Layout, dtype: DType): Tensor {
+    const t = new Tensor(EMPTY, layout, dtype);
+    t.storageValue = null;
+    t.computeStorage = compute;
+    return t;
+  }
+
+  /** The typed array that holds the elements (shared between views). */
+  get storage(): Storage {
+    if (this.storageValue === null) {
+      const compute = this.computeStorage!;
+      this.computeStorage = null;
+      this.storageValue = compute();
+    }
+    return this.storageValue;
+  }
+
+  /** False only for a deferred tensor whose elements have not been computed yet. */
+  get isMaterialized(): boolean {
+    return this.storageValue !== null;
   }
 
   // ---- properties -------------------------------------------------------------------------

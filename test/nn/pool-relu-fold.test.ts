@@ -106,3 +106,53 @@ test("the ReLU output's own gradient stays the true one when observed (retainGra
   F.maxPool2d(x4, 2).sum().add(x4.mul(0.5).sum()).backward();
   assert.deepEqual(y3.grad!.data(), y4.grad!.data());
 });
+
+// relu(y) of a large op output is deferred (src/ops/deferred-relu.ts): max pooling pools relu(y)
+// from y itself, and the ReLU's output is computed only if something reads it.
+
+/** y as an op's output (deferral needs a recorded producer), its leaf, and maxPool2d(relu(y)) with indices. */
+function pooledRelu(y0: Tensor, geometry: Geometry, materializeFirst: boolean) {
+  const leaf = y0.clone().requiresGrad_();
+  const y = leaf.mul(1);
+  const activated = F.relu(y);
+  if (materializeFirst) void activated.storage;
+  const { kernel, ...options } = geometry;
+  const [pooled, indices] = F.maxPool2d(activated, kernel, { ...options, returnIndices: true });
+  flint.manualSeed(4);
+  pooled.mul(flint.randn(pooled.shape as number[])).sum().backward();
+  return { activated, pooled: pooled.data(), indices: indices.data(), dy: leaf.grad!.data() };
+}
+
+for (const name of ["js", "wasm"] as const) {
+  test(`${name}: max pooling of a deferred ReLU equals pooling its computed output (values with their zero signs, indices, gradients), and never computes it`, () => {
+    const previous = flint.getBackend();
+    flint.setBackend(name);
+    try {
+      GEOMETRIES.forEach((geometry, i) => {
+        const y0 = input(30 + i);
+        const deferred = pooledRelu(y0, geometry, false);
+        const computed = pooledRelu(y0, geometry, true);
+        assert.equal(deferred.activated.isMaterialized, false, `geometry ${i}: the ReLU output was never computed`);
+        assert.deepStrictEqual(Buffer.from((deferred.pooled as Float32Array).buffer), Buffer.from((computed.pooled as Float32Array).buffer), `geometry ${i}: pooled values, bit for bit`);
+        assert.deepEqual(deferred.indices, computed.indices, `geometry ${i}: indices`);
+        assert.deepEqual(deferred.dy, computed.dy, `geometry ${i}: dy`);
+        // Reading it afterwards computes relu(y) as it was.
+        assert.deepEqual(deferred.activated.data(), F.relu(y0).data(), `geometry ${i}: the ReLU output, read late`);
+      });
+    } finally {
+      flint.setBackend(previous);
+    }
+  });
+}
+
+test("a deferred ReLU output keeps the values of its input at the call, even when the input is overwritten in place under noGrad", () => {
+  const y0 = input(40);
+  const y = y0.clone().requiresGrad_().mul(1);
+  const activated = F.relu(y);
+  assert.equal(activated.isMaterialized, false);
+  flint.noGrad(() => y.fill_(-3));
+  assert.deepEqual(activated.data(), F.relu(y0).data());
+  // Small outputs and leaves are computed at once.
+  assert.equal(F.relu(flint.randn([4, 4]).requiresGrad_().mul(1)).isMaterialized, true);
+  assert.equal(F.relu(y0).isMaterialized, true);
+});

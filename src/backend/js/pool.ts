@@ -19,7 +19,7 @@ function firstInside(start: number, dilation: number): number {
   return start;
 }
 
-export function maxPool(x: Storage, xl: Layout, g: WindowGeometry): { values: Float32Array; indices: Int32Array } {
+export function maxPool(x: Storage, xl: Layout, g: WindowGeometry, reluFirst = false): { values: Float32Array; indices: Int32Array } {
   const { inHeight: H, inWidth: W, outHeight: oh, outWidth: ow } = g;
   const [, , sh, sw] = xl.strides;
   const values = new Float32Array(g.batch * g.channels * oh * ow);
@@ -38,7 +38,9 @@ export function maxPool(x: Storage, xl: Layout, g: WindowGeometry): { values: Fl
         let bestIndex = h0 * W + w0;
         for (let h = h0; h < hEnd; h += g.dilationH) {
           for (let w = w0; w < wEnd; w += g.dilationW) {
-            const v = x[plane + h * sh + w * sw];
+            let v = x[plane + h * sh + w * sw];
+            // The ReLU as its kernel computes it: x < 0 ? 0 : x (NaN and -0 kept).
+            if (reluFirst && v < 0) v = 0;
             // `v !== v`: NaN wins and stays (a later NaN takes the index, as in PyTorch).
             if (v > best || v !== v) {
               best = v;

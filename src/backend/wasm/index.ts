@@ -117,9 +117,9 @@ export const wasmBackend: Backend = {
     if (colsLayout.size < MIN_WINDOW_ELEMENTS || !(cols instanceof Float32Array)) return jsBackend.fold(cols, colsLayout, g);
     return foldOn(wasmRuntime(), cols, colsLayout, g);
   },
-  maxPool(x: Storage, xl: Layout, g: WindowGeometry): { values: Storage; indices: Int32Array } {
-    if (xl.size < MIN_POOL_ELEMENTS || !(x instanceof Float32Array)) return jsBackend.maxPool(x, xl, g);
-    return maxPoolOn(wasmRuntime(), x, xl, g);
+  maxPool(x: Storage, xl: Layout, g: WindowGeometry, reluFirst = false): { values: Storage; indices: Int32Array } {
+    if (xl.size < MIN_POOL_ELEMENTS || !(x instanceof Float32Array)) return jsBackend.maxPool(x, xl, g, reluFirst);
+    return maxPoolOn(wasmRuntime(), x, xl, g, reluFirst);
   },
   maxPoolBackward(grad: Storage, gradLayout: Layout, indices: Int32Array, g: WindowGeometry, reluOutput: Float32Array | null = null): Storage {
     if (g.batch * g.channels * g.inHeight * g.inWidth < MIN_POOL_ELEMENTS || !(grad instanceof Float32Array)) return jsBackend.maxPoolBackward(grad, gradLayout, indices, g, reluOutput);

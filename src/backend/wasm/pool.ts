@@ -8,30 +8,30 @@ import { geometryFields } from "./window.js";
 // Elements (read or written) per thread below which waking a thread costs more than it saves.
 const MIN_ELEMENTS_PER_THREAD = 64 * 1024;
 // The args block of kernels/pool.ts: 8 operand fields, 14 geometry fields, the divisor override,
-// and max pooling backward's folded ReLU output (0: none).
-const ARGS = 24;
+// max pooling backward's folded ReLU output (0: none) and max pooling's ReLU-first flag.
+const ARGS = 25;
 
 function sharesFor(rt: WasmRuntime, elements: number, g: WindowGeometry): number {
   return Math.min(g.batch * g.channels, rt.sharesFor(Math.floor(elements / MIN_ELEMENTS_PER_THREAD)));
 }
 
 /** Writes the args block: operand pointers and strides, the geometry, and average pooling's divisor rule. */
-function writeArgs(rt: WasmRuntime, input: { ptr: number; strides: readonly number[] }, out: number, indices: number, g: WindowGeometry, divisor?: AvgPoolDivisor, reluOutput = 0): number {
+function writeArgs(rt: WasmRuntime, input: { ptr: number; strides: readonly number[] }, out: number, indices: number, g: WindowGeometry, divisor?: AvgPoolDivisor, reluOutput = 0, reluFirst = false): number {
   const args = rt.alloc(ARGS * 4);
-  rt.i32(args, ARGS).set([input.ptr, ...input.strides, out, indices, divisor?.countIncludePad ? 1 : 0, ...geometryFields(g), 0, reluOutput]);
+  rt.i32(args, ARGS).set([input.ptr, ...input.strides, out, indices, divisor?.countIncludePad ? 1 : 0, ...geometryFields(g), 0, reluOutput, reluFirst ? 1 : 0]);
   // 0 means "no override" (the op rejects a zero divisorOverride).
-  rt.f32(args + (ARGS - 2) * 4, 1)[0] = divisor?.divisorOverride ?? 0;
+  rt.f32(args + 22 * 4, 1)[0] = divisor?.divisorOverride ?? 0;
   return args;
 }
 
-/** Max pooling on the wasm kernel: [N, C, H, W] (any strides) -> values and plane indices. */
-export function maxPoolOn(rt: WasmRuntime, x: Storage, xl: Layout, g: WindowGeometry): { values: Float32Array; indices: Int32Array } {
+/** Max pooling on the wasm kernel: [N, C, H, W] (any strides) -> values and plane indices (of relu(x) with `reluFirst`). */
+export function maxPoolOn(rt: WasmRuntime, x: Storage, xl: Layout, g: WindowGeometry, reluFirst = false): { values: Float32Array; indices: Int32Array } {
   rt.reset();
   const size = g.batch * g.channels * g.outHeight * g.outWidth;
   const sx = stage(rt, x, xl);
   const values = rt.alloc(size * 4);
   const indices = rt.alloc(size * 4);
-  const args = writeArgs(rt, sx, values, indices, g);
+  const args = writeArgs(rt, sx, values, indices, g, undefined, 0, reluFirst);
   rt.run("maxPool", args, sharesFor(rt, xl.size, g));
   return { values: unstage(rt, values, size), indices: copyOut(rt.i32(indices, size)) };
 }

@@ -7,6 +7,7 @@ import { backend } from "../../backend/registry.js";
 import { fail, fmtShape } from "../../core/errors.js";
 import { cat } from "../../ops/shape.js";
 import { canFoldRelu, markReluFolded } from "../../autograd/relu-fold.js";
+import { pendingReluInput } from "../../ops/deferred-relu.js";
 import { denseElements, fromStorage, record } from "../../ops/util.js";
 import { unfold } from "../../ops/window.js";
 import { full, tensor } from "../../tensor/creation.js";
@@ -156,12 +157,17 @@ function maxPool(op: string, spatial: 1 | 2, input: Tensor, kernelSize: number |
     const dilation = lift(op, "dilation", options.dilation ?? 1, spatial, 1, 1);
     const g = kernelGeometry(x, poolGeometry(op, x, kernel, stride, padding, dilation, options.ceilMode ?? false));
     const shape = [g.batch, g.channels, g.outHeight, g.outWidth];
-    const { values, indices } = backend().maxPool(x.storage, x.layout, g);
+    // A ReLU output not computed yet (ops/deferred-relu.ts) is pooled from its input.
+    const reluInput = pendingReluInput(x);
+    const source = reluInput ?? x;
+    const { values, indices } = backend().maxPool(source.storage, source.layout, g, reluInput !== null);
     // The gradient goes to each window's (first) maximum, the element its index names. When x is
     // a ReLU's output, the ReLU's backward is folded in where possible (autograd/relu-fold.ts).
     const out = record(op, fromStorage(values, shape, "float32"), [x], (grad) => {
       const fold = canFoldRelu(x);
-      const dx = fromStorage(backend().maxPoolBackward(grad.storage, grad.layout, indices, g, fold ? denseElements(x) : null), x.shape, "float32");
+      // The ReLU's mask (output <= 0) is its input's (<= 0): read whichever exists, computing nothing.
+      const mask = fold ? denseElements(pendingReluInput(x) ?? x) : null;
+      const dx = fromStorage(backend().maxPoolBackward(grad.storage, grad.layout, indices, g, mask), x.shape, "float32");
       if (fold) markReluFolded(dx, x);
       return [dx];
     });
