@@ -58,23 +58,28 @@ function gradients(y0: Tensor, geometry: Geometry, fold: boolean): { dy: Float32
   return { dy: y.grad!.data() as Float32Array, reluBackwards };
 }
 
+/** Runs `body` for every geometry on the given backend, restoring the previous backend after. */
+function onBackend(name: "js" | "wasm", body: (geometry: Geometry, i: number) => void): void {
+  const previous = flint.getBackend();
+  flint.setBackend(name);
+  try {
+    GEOMETRIES.forEach(body);
+  } finally {
+    flint.setBackend(previous);
+  }
+}
+
 for (const name of ["js", "wasm"] as const) {
   test(`${name}: max pooling folds the ReLU backward, with exactly the unfolded gradients`, () => {
-    const previous = flint.getBackend();
-    flint.setBackend(name);
-    try {
-      GEOMETRIES.forEach((geometry, i) => {
-        const y = input(10 + i);
-        const folded = gradients(y, geometry, true);
-        const unfolded = gradients(y, geometry, false);
-        assert.equal(folded.reluBackwards, 0, `geometry ${i}: the ReLU backward pass is skipped`);
-        assert.equal(unfolded.reluBackwards, 1, `geometry ${i}: without the fold it runs`);
-        assert.deepEqual(folded.dy, unfolded.dy, `geometry ${i}: dy`);
-        assert.ok(folded.dy.some((v) => v !== 0), `geometry ${i}: some gradient flows`);
-      });
-    } finally {
-      flint.setBackend(previous);
-    }
+    onBackend(name, (geometry, i) => {
+      const y = input(10 + i);
+      const folded = gradients(y, geometry, true);
+      const unfolded = gradients(y, geometry, false);
+      assert.equal(folded.reluBackwards, 0, `geometry ${i}: the ReLU backward pass is skipped`);
+      assert.equal(unfolded.reluBackwards, 1, `geometry ${i}: without the fold it runs`);
+      assert.deepEqual(folded.dy, unfolded.dy, `geometry ${i}: dy`);
+      assert.ok(folded.dy.some((v) => v !== 0), `geometry ${i}: some gradient flows`);
+    });
   });
 }
 
@@ -125,23 +130,17 @@ function pooledRelu(y0: Tensor, geometry: Geometry, materializeFirst: boolean) {
 
 for (const name of ["js", "wasm"] as const) {
   test(`${name}: max pooling of a deferred ReLU equals pooling its computed output (values with their zero signs, indices, gradients), and never computes it`, () => {
-    const previous = flint.getBackend();
-    flint.setBackend(name);
-    try {
-      GEOMETRIES.forEach((geometry, i) => {
-        const y0 = input(30 + i);
-        const deferred = pooledRelu(y0, geometry, false);
-        const computed = pooledRelu(y0, geometry, true);
-        assert.equal(deferred.activated.isMaterialized, false, `geometry ${i}: the ReLU output was never computed`);
-        assert.deepStrictEqual(Buffer.from((deferred.pooled as Float32Array).buffer), Buffer.from((computed.pooled as Float32Array).buffer), `geometry ${i}: pooled values, bit for bit`);
-        assert.deepEqual(deferred.indices, computed.indices, `geometry ${i}: indices`);
-        assert.deepEqual(deferred.dy, computed.dy, `geometry ${i}: dy`);
-        // Reading it afterwards computes relu(y) as it was.
-        assert.deepEqual(deferred.activated.data(), F.relu(y0).data(), `geometry ${i}: the ReLU output, read late`);
-      });
-    } finally {
-      flint.setBackend(previous);
-    }
+    onBackend(name, (geometry, i) => {
+      const y0 = input(30 + i);
+      const deferred = pooledRelu(y0, geometry, false);
+      const computed = pooledRelu(y0, geometry, true);
+      assert.equal(deferred.activated.isMaterialized, false, `geometry ${i}: the ReLU output was never computed`);
+      assert.deepStrictEqual(Buffer.from((deferred.pooled as Float32Array).buffer), Buffer.from((computed.pooled as Float32Array).buffer), `geometry ${i}: pooled values, bit for bit`);
+      assert.deepEqual(deferred.indices, computed.indices, `geometry ${i}: indices`);
+      assert.deepEqual(deferred.dy, computed.dy, `geometry ${i}: dy`);
+      // Reading it afterwards computes relu(y) as it was.
+      assert.deepEqual(deferred.activated.data(), F.relu(y0).data(), `geometry ${i}: the ReLU output, read late`);
+    });
   });
 }
 
