@@ -50,7 +50,7 @@ export class Tensor {
   }
 
   /**
-   * A tensor whose storage `compute` makes on first access to `storage` (anything that reads the
+   * @internal A tensor whose storage `compute` makes on first access to `storage` (anything that reads the
    * elements). An op can then skip writing an output that the next op can read from its input
    * instead (tensor/deferred-relu.ts); for everyone else it behaves as any tensor.
    */
@@ -71,7 +71,7 @@ export class Tensor {
     return this.storageValue;
   }
 
-  /** False only for a deferred tensor whose elements have not been computed yet. */
+  /** @internal False only for a deferred tensor whose elements have not been computed yet. */
   get isMaterialized(): boolean {
     return this.storageValue !== null;
   }

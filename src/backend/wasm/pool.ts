@@ -7,20 +7,32 @@ import { geometryFields } from "./window.js";
 
 // Elements (read or written) per thread below which waking a thread costs more than it saves.
 const MIN_ELEMENTS_PER_THREAD = 64 * 1024;
-// The args block of kernels/pool.ts: 8 operand fields, 14 geometry fields, the divisor override,
-// max pooling backward's folded ReLU output (0: none) and max pooling's ReLU-first flag.
+// The args block of kernels/pool.ts: 8 operand fields, 14 geometry fields, the divisor override
+// (field 22, f32), max pooling backward's folded ReLU output (0: none) and max pooling's ReLU-first flag.
 const ARGS = 25;
+const DIVISOR_FIELD = 22;
 
 function sharesFor(rt: WasmRuntime, elements: number, g: WindowGeometry): number {
   return Math.min(g.batch * g.channels, rt.sharesFor(Math.floor(elements / MIN_ELEMENTS_PER_THREAD)));
 }
 
-/** Writes the args block: operand pointers and strides, the geometry, and average pooling's divisor rule. */
-function writeArgs(rt: WasmRuntime, input: { ptr: number; strides: readonly number[] }, out: number, indices: number, g: WindowGeometry, divisor?: AvgPoolDivisor, reluOutput = 0, reluFirst = false): number {
+/** What a pooling kernel takes beyond its operands and geometry. */
+interface PoolExtras {
+  /** Average pooling's divisor rule. */
+  divisor?: AvgPoolDivisor;
+  /** maxPoolBackward: the address of a ReLU output whose backward is folded in. */
+  reluOutput?: number;
+  /** maxPool: pool relu(x). */
+  reluFirst?: boolean;
+}
+
+/** Writes the args block: operand pointers and strides, the geometry, and the extras. */
+function writeArgs(rt: WasmRuntime, input: { ptr: number; strides: readonly number[] }, out: number, indices: number, g: WindowGeometry, extras: PoolExtras = {}): number {
+  const { divisor, reluOutput = 0, reluFirst = false } = extras;
   const args = rt.alloc(ARGS * 4);
   rt.i32(args, ARGS).set([input.ptr, ...input.strides, out, indices, divisor?.countIncludePad ? 1 : 0, ...geometryFields(g), 0, reluOutput, reluFirst ? 1 : 0]);
   // 0 means "no override" (the op rejects a zero divisorOverride).
-  rt.f32(args + 22 * 4, 1)[0] = divisor?.divisorOverride ?? 0;
+  rt.f32(args + DIVISOR_FIELD * 4, 1)[0] = divisor?.divisorOverride ?? 0;
   return args;
 }
 
@@ -31,7 +43,7 @@ export function maxPoolOn(rt: WasmRuntime, x: Storage, xl: Layout, g: WindowGeom
   const sx = stage(rt, x, xl);
   const values = rt.alloc(size * 4);
   const indices = rt.alloc(size * 4);
-  const args = writeArgs(rt, sx, values, indices, g, undefined, 0, reluFirst);
+  const args = writeArgs(rt, sx, values, indices, g, { reluFirst });
   rt.run("maxPool", args, sharesFor(rt, xl.size, g));
   return { values: unstage(rt, values, size), indices: copyOut(rt.i32(indices, size)) };
 }
@@ -47,7 +59,7 @@ export function maxPoolBackwardOn(rt: WasmRuntime, grad: Storage, gradLayout: La
   const staged = rt.alloc(indices.length * 4);
   rt.i32(staged, indices.length).set(indices);
   const out = rt.alloc(size * 4);
-  const args = writeArgs(rt, sg, out, staged, g, undefined, stageArray(rt, reluOutput));
+  const args = writeArgs(rt, sg, out, staged, g, { reluOutput: stageArray(rt, reluOutput) });
   rt.run("maxPoolBackward", args, sharesFor(rt, size, g));
   return unstage(rt, out, size);
 }
@@ -58,7 +70,7 @@ export function avgPoolOn(rt: WasmRuntime, x: Storage, xl: Layout, g: WindowGeom
   const size = g.batch * g.channels * g.outHeight * g.outWidth;
   const sx = stage(rt, x, xl);
   const out = rt.alloc(size * 4);
-  const args = writeArgs(rt, sx, out, 0, g, divisor);
+  const args = writeArgs(rt, sx, out, 0, g, { divisor });
   rt.run("avgPool", args, sharesFor(rt, xl.size, g));
   return unstage(rt, out, size);
 }
@@ -69,7 +81,7 @@ export function avgPoolBackwardOn(rt: WasmRuntime, grad: Storage, gradLayout: La
   const size = g.batch * g.channels * g.inHeight * g.inWidth;
   const sg = stage(rt, grad, gradLayout);
   const out = rt.alloc(size * 4);
-  const args = writeArgs(rt, sg, out, 0, g, divisor);
+  const args = writeArgs(rt, sg, out, 0, g, { divisor });
   rt.run("avgPoolBackward", args, sharesFor(rt, size, g));
   return unstage(rt, out, size);
 }

@@ -257,7 +257,9 @@ export function recurrenceForwardOn(rt: WasmRuntime, spec: RecurrenceSpec, opera
   return { output: unstage(rt, out, outLength), saved };
 }
 
-type SavedSizes = Record<"hPrev" | "act" | "extra" | "cPrev" | "hRaw", number>;
+/** The saved tensors, in the order the forward allocates their blocks. */
+const SAVED_KEYS = ["hPrev", "act", "extra", "cPrev", "hRaw"] as const;
+type SavedSizes = Record<(typeof SAVED_KEYS)[number], number>;
 
 /**
  * Scoped arrays in wasm memory for the non-empty saved tensors (recurrenceReleaseOn frees them),
@@ -265,7 +267,7 @@ type SavedSizes = Record<"hPrev" | "act" | "extra" | "cPrev" | "hRaw", number>;
  */
 function keepInPlace(rt: WasmRuntime, sizes: SavedSizes): Partial<Record<keyof SavedSizes, Float32Array>> | null {
   const kept: Partial<Record<keyof SavedSizes, Float32Array>> = {};
-  for (const key of Object.keys(sizes) as (keyof SavedSizes)[]) {
+  for (const key of SAVED_KEYS) {
     if (sizes[key] === 0) continue;
     const view = rt.allocateScoped(sizes[key], SCOPED_SAVED_BUDGET);
     if (view === null) {
@@ -284,8 +286,8 @@ function savedOperand(rt: WasmRuntime, values: Float32Array): number {
 }
 
 export function recurrenceReleaseOn(rt: WasmRuntime, saved: RecurrenceSaved): void {
-  // Released top block first, so each goes straight back to the arena.
-  for (const values of [saved.hRaw, saved.cPrev, saved.extra, saved.act, saved.hPrev]) rt.releaseScoped(values);
+  // Released in reverse allocation order, top block first, so each goes straight back to the arena.
+  for (const key of [...SAVED_KEYS].reverse()) rt.releaseScoped(saved[key]);
 }
 
 export function recurrenceBackwardOn(rt: WasmRuntime, spec: RecurrenceSpec, weights: RecurrenceWeights, saved: RecurrenceSaved, gradOutput: Float32Array, wanted: RecurrenceWanted): RecurrenceGrads {
