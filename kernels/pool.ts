@@ -11,9 +11,9 @@ import { Geometry, geometry } from "./window";
 // Geometry), then the average divisor (f32).
 // @ts-ignore: decorator
 @inline const DIVISOR_OVERRIDE: usize = 88;
-/** maxPoolBackward: a ReLU output (dense [N, C, H, W]) whose backward is folded in, or 0. */
+/** maxPoolBackward: the forward's pooled values (dense [N, C, outH, outW]) when a ReLU's backward is folded in, or 0. */
 // @ts-ignore: decorator
-@inline const RELU_OUTPUT: usize = 92;
+@inline const RELU_POOLED: usize = 92;
 /** maxPool: nonzero to pool relu(x) (each element through the ReLU before the comparisons). */
 // @ts-ignore: decorator
 @inline const RELU_FIRST: usize = 96;
@@ -148,21 +148,23 @@ export function maxPoolBackward(args: usize, tid: i32, nthreads: i32): void {
   const g = geometry(args);
   const planes = g.batch * g.channels;
   const planeSize = <usize>(g.h * g.w);
-  const reluOutput = <usize>load<u32>(args, RELU_OUTPUT);
+  const pooled = <usize>load<u32>(args, RELU_POOLED);
   for (let q = tid; q < planes; q += nthreads) {
     const plane = out + <usize>q * planeSize * 4;
     memory.fill(plane, 0, planeSize * 4);
     const gradPlane = inputPlane(a, g, q);
-    const reluPlane = reluOutput + <usize>q * planeSize * 4;
-    let o = indices + <usize>q * <usize>(g.oh * g.ow) * 4;
+    const outputOffset = <usize>q * <usize>(g.oh * g.ow) * 4;
+    let o = indices + outputOffset;
+    let value = pooled + outputOffset;
     for (let y = 0; y < g.oh; y++) {
       const gradRow = gradPlane + <usize>(y * sh) * 4;
-      for (let xo = 0; xo < g.ow; xo++, o += 4) {
+      for (let xo = 0; xo < g.ow; xo++, o += 4, value += 4) {
         // An index past the plane (a dilated window wholly outside the input) has no element.
         const index = <usize>load<u32>(o);
         if (index >= planeSize) continue;
-        // A folded ReLU's backward: nothing passes where the ReLU output is <= 0 (NaN passes).
-        if (reluOutput != 0 && load<f32>(reluPlane + index * 4) <= 0) continue;
+        // A folded ReLU's backward: nothing passes where the ReLU output at the index, which is
+        // the pooled value, is <= 0 (NaN passes).
+        if (pooled != 0 && load<f32>(value) <= 0) continue;
         const at = plane + index * 4;
         store<f32>(at, load<f32>(at) + load<f32>(gradRow + <usize>(xo * sw) * 4));
       }

@@ -234,11 +234,12 @@ export interface Backend {
   maxPool(x: Storage, xl: Layout, g: WindowGeometry, reluFirst?: boolean): { values: Storage; indices: Int32Array };
   /**
    * Max pooling's gradient: zeros [N, C, H, W], then each plane's input[indices[o]] += grad[o]
-   * (indices past the plane dropped). With `reluOutput` (the pooled input, dense [N, C, H, W],
-   * a ReLU's output) a ReLU's backward is folded in: o adds nothing where that output is <= 0
-   * at its index (PyTorch's threshold_backward; NaN passes).
+   * (indices past the plane dropped). With `reluPooled` (the forward's values, dense [N, C, outH,
+   * outW], when it pooled a ReLU's output) a ReLU's backward is folded in: o adds nothing where
+   * the ReLU's output at its index, which is reluPooled[o], is <= 0 (PyTorch's threshold_backward;
+   * NaN passes).
    */
-  maxPoolBackward(grad: Storage, gradLayout: Layout, indices: Int32Array, g: WindowGeometry, reluOutput?: Float32Array | null): Storage;
+  maxPoolBackward(grad: Storage, gradLayout: Layout, indices: Int32Array, g: WindowGeometry, reluPooled?: Float32Array | null): Storage;
   /** Average pooling of float32 [N, C, H, W] (any strides) -> [N, C, outH, outW]; dilation must be 1. */
   avgPool(x: Storage, xl: Layout, g: WindowGeometry, divisor: AvgPoolDivisor): Storage;
   /** Average pooling's gradient: each output's grad / divisor spread over its window's input elements. */

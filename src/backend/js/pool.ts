@@ -56,7 +56,7 @@ export function maxPool(x: Storage, xl: Layout, g: WindowGeometry, reluFirst = f
   return { values, indices };
 }
 
-export function maxPoolBackward(grad: Storage, gradLayout: Layout, indices: Int32Array, g: WindowGeometry, reluOutput: Float32Array | null = null): Float32Array {
+export function maxPoolBackward(grad: Storage, gradLayout: Layout, indices: Int32Array, g: WindowGeometry, reluPooled: Float32Array | null = null): Float32Array {
   const planeSize = g.inHeight * g.inWidth;
   const out = new Float32Array(g.batch * g.channels * planeSize);
   const [sn, sc, sh, sw] = gradLayout.strides;
@@ -70,8 +70,9 @@ export function maxPoolBackward(grad: Storage, gradLayout: Layout, indices: Int3
           // A dilated window wholly outside the input names h0 * W + w0 past its clipped start,
           // which can leave the plane (PyTorch then writes into the next plane); drop those.
           if (indices[o] >= planeSize) continue;
-          // A folded ReLU's backward: nothing passes where the ReLU output is <= 0.
-          if (reluOutput !== null && reluOutput[plane + indices[o]] <= 0) continue;
+          // A folded ReLU's backward: nothing passes where the ReLU output at the index (the
+          // pooled value) is <= 0.
+          if (reluPooled !== null && reluPooled[o] <= 0) continue;
           out[plane + indices[o]] += grad[gradPlane + y * sh + xo * sw];
         }
       }

@@ -121,9 +121,9 @@ export const wasmBackend: Backend = {
     if (xl.size < MIN_POOL_ELEMENTS || !(x instanceof Float32Array)) return jsBackend.maxPool(x, xl, g, reluFirst);
     return maxPoolOn(wasmRuntime(), x, xl, g, reluFirst);
   },
-  maxPoolBackward(grad: Storage, gradLayout: Layout, indices: Int32Array, g: WindowGeometry, reluOutput: Float32Array | null = null): Storage {
-    if (g.batch * g.channels * g.inHeight * g.inWidth < MIN_POOL_ELEMENTS || !(grad instanceof Float32Array)) return jsBackend.maxPoolBackward(grad, gradLayout, indices, g, reluOutput);
-    return maxPoolBackwardOn(wasmRuntime(), grad, gradLayout, indices, g, reluOutput);
+  maxPoolBackward(grad: Storage, gradLayout: Layout, indices: Int32Array, g: WindowGeometry, reluPooled: Float32Array | null = null): Storage {
+    if (g.batch * g.channels * g.inHeight * g.inWidth < MIN_POOL_ELEMENTS || !(grad instanceof Float32Array)) return jsBackend.maxPoolBackward(grad, gradLayout, indices, g, reluPooled);
+    return maxPoolBackwardOn(wasmRuntime(), grad, gradLayout, indices, g, reluPooled);
   },
   avgPool(x: Storage, xl: Layout, g: WindowGeometry, divisor: AvgPoolDivisor): Storage {
     if (xl.size < MIN_POOL_ELEMENTS || !(x instanceof Float32Array)) return jsBackend.avgPool(x, xl, g, divisor);

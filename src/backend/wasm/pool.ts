@@ -21,16 +21,16 @@ interface PoolExtras {
   /** Average pooling's divisor rule. */
   divisor?: AvgPoolDivisor;
   /** maxPoolBackward: the address of a ReLU output whose backward is folded in. */
-  reluOutput?: number;
+  reluPooled?: number;
   /** maxPool: pool relu(x). */
   reluFirst?: boolean;
 }
 
 /** Writes the args block: operand pointers and strides, the geometry, and the extras. */
 function writeArgs(rt: WasmRuntime, input: { ptr: number; strides: readonly number[] }, out: number, indices: number, g: WindowGeometry, extras: PoolExtras = {}): number {
-  const { divisor, reluOutput = 0, reluFirst = false } = extras;
+  const { divisor, reluPooled = 0, reluFirst = false } = extras;
   const args = rt.alloc(ARGS * 4);
-  rt.i32(args, ARGS).set([input.ptr, ...input.strides, out, indices, divisor?.countIncludePad ? 1 : 0, ...geometryFields(g), 0, reluOutput, reluFirst ? 1 : 0]);
+  rt.i32(args, ARGS).set([input.ptr, ...input.strides, out, indices, divisor?.countIncludePad ? 1 : 0, ...geometryFields(g), 0, reluPooled, reluFirst ? 1 : 0]);
   // 0 means "no override" (the op rejects a zero divisorOverride).
   rt.f32(args + DIVISOR_FIELD * 4, 1)[0] = divisor?.divisorOverride ?? 0;
   return args;
@@ -50,16 +50,16 @@ export function maxPoolOn(rt: WasmRuntime, x: Storage, xl: Layout, g: WindowGeom
 
 /**
  * Max pooling's gradient on the wasm kernel: [N, C, outH, outW] gradient (any strides) -> [N, C, H, W],
- * with a ReLU's backward folded in when `reluOutput` (the dense pooled input) is given.
+ * with a ReLU's backward folded in when `reluPooled` (the forward's dense pooled values) is given.
  */
-export function maxPoolBackwardOn(rt: WasmRuntime, grad: Storage, gradLayout: Layout, indices: Int32Array, g: WindowGeometry, reluOutput: Float32Array | null = null): Float32Array {
+export function maxPoolBackwardOn(rt: WasmRuntime, grad: Storage, gradLayout: Layout, indices: Int32Array, g: WindowGeometry, reluPooled: Float32Array | null = null): Float32Array {
   rt.reset();
   const size = g.batch * g.channels * g.inHeight * g.inWidth;
   const sg = stage(rt, grad, gradLayout);
   const staged = rt.alloc(indices.length * 4);
   rt.i32(staged, indices.length).set(indices);
   const out = rt.alloc(size * 4);
-  const args = writeArgs(rt, sg, out, staged, g, { reluOutput: stageArray(rt, reluOutput) });
+  const args = writeArgs(rt, sg, out, staged, g, { reluPooled: stageArray(rt, reluPooled) });
   rt.run("maxPoolBackward", args, sharesFor(rt, size, g));
   return unstage(rt, out, size);
 }

@@ -8,7 +8,7 @@ import { fail, fmtShape } from "../../core/errors.js";
 import { cat } from "../../ops/shape.js";
 import { canFoldRelu, markReluFolded } from "../../autograd/relu-fold.js";
 import { pendingReluInput } from "../../ops/deferred-relu.js";
-import { denseElements, fromStorage, record } from "../../ops/util.js";
+import { fromStorage, record } from "../../ops/util.js";
 import { unfold } from "../../ops/window.js";
 import { full, tensor } from "../../tensor/creation.js";
 import type { Tensor } from "../../tensor/tensor.js";
@@ -165,9 +165,8 @@ function maxPool(op: string, spatial: 1 | 2, input: Tensor, kernelSize: number |
     // a ReLU's output, the ReLU's backward is folded in where possible (autograd/relu-fold.ts).
     const out = record(op, fromStorage(values, shape, "float32"), [x], (grad) => {
       const fold = canFoldRelu(x);
-      // The ReLU's mask (output <= 0) is its input's (<= 0): read whichever exists, computing nothing.
-      const mask = fold ? denseElements(pendingReluInput(x) ?? x) : null;
-      const dx = fromStorage(backend().maxPoolBackward(grad.storage, grad.layout, indices, g, mask), x.shape, "float32");
+      // The ReLU's mask is needed only at each window's maximum, where its output is the pooled value.
+      const dx = fromStorage(backend().maxPoolBackward(grad.storage, grad.layout, indices, g, fold ? (values as Float32Array) : null), x.shape, "float32");
       if (fold) markReluFolded(dx, x);
       return [dx];
     });
