@@ -1,7 +1,8 @@
+import { backend } from "../backend/registry.js";
 import type { Storage } from "../core/dtype.js";
 import { fail, fmtShape } from "../core/errors.js";
 import { sameShape } from "../core/shape.js";
-import type { Tensor } from "../tensor/tensor.js";
+import { Tensor } from "../tensor/tensor.js";
 import { noGrad } from "./grad-mode.js";
 import { RegionGradient } from "./region-gradient.js";
 
@@ -44,16 +45,29 @@ export function gradientObserved(t: Tensor): boolean {
 /**
  * Computes d(roots)/d(leaf) for every leaf that requires grad, accumulating into `.grad` (or,
  * when `inputs` is given, returning the gradients of those tensors instead).
+ *
+ * The pass runs in a backend result scope: the gradients flowing between ops die within it, so
+ * the backend may keep them in its own memory (no copies out and back in). Only what leaves the
+ * pass is copied out of it (`outlivingScope`): leaf and retained `.grad`s and returned gradients.
  */
 export function runBackward(roots: Tensor[], gradients: Tensor[], options: BackwardOptions, inputs?: Tensor[]): (Tensor | null)[] {
   const wanted = inputs ? new Set(inputs) : null;
   const outer = wantedNow;
   wantedNow = wanted;
+  const be = backend();
+  be.openResultScope();
   try {
     return walkBackward(roots, gradients, options, wanted, inputs);
   } finally {
+    be.closeResultScope();
     wantedNow = outer;
   }
+}
+
+/** `t`, or when its storage is a result the backend's open scope keeps, `t` over a copy that outlives the scope. */
+function outlivingScope(t: Tensor): Tensor {
+  const storage = backend().keepAfterScope(t.storage);
+  return storage === t.storage ? t : new Tensor(storage, t.layout, t.dtype);
 }
 
 function walkBackward(roots: Tensor[], gradients: Tensor[], options: BackwardOptions, wanted: Set<Tensor> | null, inputs?: Tensor[]): (Tensor | null)[] {
@@ -71,16 +85,42 @@ function walkBackward(roots: Tensor[], gradients: Tensor[], options: BackwardOpt
     accumulate(grads, owned, root, gradients[i]);
   });
   const order = reverseTopologicalOrder(roots);
+  // Tensors whose .grad this pass sets while walking (retainGrad): copied out of the scope even if the walk fails.
+  const retained: Tensor[] = [];
 
+  try {
+    walk(order, grads, owned, found, gradientStorages, options, wanted, retained);
+  } finally {
+    for (const tensor of retained) if (tensor.grad) tensor.grad = outlivingScope(tensor.grad);
+  }
+
+  if (wanted && inputs) return inputs.map((t) => {
+    const grad = found.get(t) ?? grads.get(t);
+    return grad === undefined ? null : outlivingScope(grad);
+  });
+  // A deferred tensor never computed shares no storage (and is not computed just for this).
+  const graphStorages = new Set(order.filter((t) => t.isMaterialized).map((t) => t.storage));
+  for (const [tensor, grad] of grads) {
+    if (tensor.gradFn === null && tensor.requiresGrad) {
+      tensor.grad = noGrad(() => (tensor.grad ? outlivingScope(tensor.grad.add(grad)) : leafGradient(grad, owned, gradientStorages, graphStorages)));
+    }
+  }
+  return [];
+}
+
+/** Walks from the outputs back to the leaves: each op hands its output gradient to its inputs. */
+function walk(order: Tensor[], grads: Map<Tensor, Tensor>, owned: Set<Tensor>, found: Map<Tensor, Tensor>, gradientStorages: Map<Storage, number>, options: BackwardOptions, wanted: Set<Tensor> | null, retained: Tensor[]): void {
   noGrad(() => {
-    // Walk from the outputs back to the leaves: each op hands its output gradient to its inputs.
     for (const tensor of order) {
       const grad = grads.get(tensor);
       if (grad === undefined) continue;
       const node = tensor.gradFn;
       if (node === null) continue;
       if (wanted?.has(tensor)) found.set(tensor, grad);
-      if (tensor.retainsGrad && !wanted) tensor.grad = tensor.grad ? tensor.grad.add(grad) : grad.clone();
+      if (tensor.retainsGrad && !wanted) {
+        tensor.grad = tensor.grad ? tensor.grad.add(grad) : grad.clone();
+        retained.push(tensor);
+      }
       // From here on the op may hand `grad` itself to its inputs (add gives it to both).
       owned.delete(grad);
       const inputGrads = node.apply(grad);
@@ -98,16 +138,6 @@ function walkBackward(roots: Tensor[], gradients: Tensor[], options: BackwardOpt
       grads.delete(tensor);
     }
   });
-
-  if (wanted && inputs) return inputs.map((t) => found.get(t) ?? grads.get(t) ?? null);
-  // A deferred tensor never computed shares no storage (and is not computed just for this).
-  const graphStorages = new Set(order.filter((t) => t.isMaterialized).map((t) => t.storage));
-  for (const [tensor, grad] of grads) {
-    if (tensor.gradFn === null && tensor.requiresGrad) {
-      tensor.grad = noGrad(() => (tensor.grad ? tensor.grad.add(grad) : leafGradient(grad, owned, gradientStorages, graphStorages)));
-    }
-  }
-  return [];
 }
 
 /**
@@ -116,11 +146,15 @@ function walkBackward(roots: Tensor[], gradients: Tensor[], options: BackwardOpt
  * both inputs; a view passes its gradient through). The gradient itself is fresh already when
  * the engine made it (a sum), or when its storage carried no other gradient and holds no tensor
  * of the graph (a weight gradient straight out of its op's GEMM); only otherwise is it cloned.
+ * A gradient the backend's result scope keeps is copied out of it, and that copy is fresh too
+ * when it is the whole storage.
  */
 function leafGradient(grad: Tensor, owned: Set<Tensor>, gradientStorages: Map<Storage, number>, graphStorages: Set<Storage>): Tensor {
-  if (owned.has(grad)) return grad;
-  if (gradientStorages.get(grad.storage) === 1 && !graphStorages.has(grad.storage)) return grad;
-  return grad.clone();
+  const settled = outlivingScope(grad);
+  if (owned.has(grad)) return settled;
+  if (gradientStorages.get(grad.storage) === 1 && !graphStorages.has(grad.storage)) return settled;
+  if (settled !== grad && settled.layout.isContiguous() && settled.layout.offset === 0 && settled.numel() === settled.storage.length) return settled;
+  return outlivingScope(grad.clone());
 }
 
 function checkGradientShape(tensor: Tensor, shape: readonly number[]): void {

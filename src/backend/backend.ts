@@ -255,6 +255,17 @@ export interface Backend {
   /** recurrenceForward's saved tensors will not be read again: a backend that keeps them in its own memory frees them. */
   recurrenceRelease(saved: RecurrenceSaved): void;
   /**
+   * Opens a result scope around work whose intermediate results die inside it (the autograd
+   * engine's backward pass): until `closeResultScope`, a backend may leave its results in its own
+   * memory, valid only until then, so that later calls read them where they are instead of
+   * copying them in and out. Scopes nest (the outermost close ends them).
+   */
+  openResultScope(): void;
+  /** Closes the scope `openResultScope` opened: no result it kept may be read again. */
+  closeResultScope(): void;
+  /** For what leaves the open scope: a copy in ordinary memory when `storage` is a result the scope keeps, else `storage` itself. */
+  keepAfterScope(storage: Storage): Storage;
+  /**
    * Fused attention forward. The output lands in fresh storage of `outLayout.size` floats through
    * `outLayout` ([B1, B2, L, Ev], a permutation of a dense layout: the caller picks the memory
    * order). `weights` (dense [B1 * B2, L, S], for attentionBackward) only when `save`.

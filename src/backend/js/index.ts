@@ -1,3 +1,4 @@
+import type { Storage } from "../../core/dtype.js";
 import type { Backend } from "../backend.js";
 import { registerBackend } from "../registry.js";
 import { assign, binary, copy, unary, where } from "./elementwise.js";
@@ -39,6 +40,10 @@ export const jsBackend: Backend = {
   recurrenceBackward,
   // The saved tensors are plain arrays: the garbage collector frees them.
   recurrenceRelease() {},
+  // Results are plain arrays that outlive any scope.
+  openResultScope() {},
+  closeResultScope() {},
+  keepAfterScope: (storage: Storage) => storage,
   allocateState: (length: number) => new Float32Array(length),
   adamUpdate,
   sgdMomentumUpdate,

@@ -2,7 +2,7 @@ import type { Storage } from "../../core/dtype.js";
 import { Layout } from "../../core/layout.js";
 import type { AttentionGradTarget, AttentionInput, AttentionSpec } from "../backend.js";
 import { gemmOn, type GemmOperand } from "./matmul.js";
-import { copyOut, stage, stageArray, storageSpan } from "./operands.js";
+import { stage, stageArray, storageSpan, unstage } from "./operands.js";
 import type { WasmRuntime } from "./runtime.js";
 
 // Waking a thread costs tens of microseconds: row passes and copies split only when this large.
@@ -145,7 +145,7 @@ export function attentionForwardOn(rt: WasmRuntime, spec: AttentionSpec, outLayo
   into(rt, out, outLayout, (c) => {
     for (const { start, end } of blocks) gemmOn(rt, { a: at(pOperand, start), b: v, c: at(c, start), batch, m: end - start, n: Ev, k: cols(end) });
   });
-  return { output: copyOut(rt.f32(out, outLayout.size)), weights: save ? copyOut(rt.f32(p, batch * L * S)) : null };
+  return { output: unstage(rt, out, outLayout.size), weights: save ? unstage(rt, p, batch * L * S) : null };
 }
 
 export function attentionBackwardOn(rt: WasmRuntime, spec: AttentionSpec, weights: Float32Array, gradOutput: AttentionInput, bufferSizes: readonly number[], targets: readonly (AttentionGradTarget | null)[]): Float32Array[] {
@@ -190,5 +190,5 @@ export function attentionBackwardOn(rt: WasmRuntime, spec: AttentionSpec, weight
     }
     if (tk) into(rt, buffers[tk.buffer], tk.layout, (c) => byColumns(dsOperand, q, c, E));
   }
-  return buffers.map((ptr, i) => copyOut(rt.f32(ptr, bufferSizes[i])));
+  return buffers.map((ptr, i) => unstage(rt, ptr, bufferSizes[i]));
 }

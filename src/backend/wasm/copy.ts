@@ -1,6 +1,6 @@
 import { Layout } from "../../core/layout.js";
 import { coalesce } from "../js/strided.js";
-import { copyOut, stage } from "./operands.js";
+import { stage, unstage } from "./operands.js";
 import type { WasmRuntime } from "./runtime.js";
 
 // Waking a thread costs tens of microseconds: only copies this large are split.
@@ -13,7 +13,7 @@ const MAX_DIMS = 4;
  */
 export function stridedCopyOn(rt: WasmRuntime, x: Float32Array, xl: Layout): Float32Array | null {
   const dense = denseInArena(rt, x, xl);
-  return dense === null ? null : copyOut(dense);
+  return dense === null ? null : unstage(rt, dense.byteOffset, dense.length);
 }
 
 /**

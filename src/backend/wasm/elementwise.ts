@@ -2,7 +2,7 @@ import type { DType, Storage } from "../../core/dtype.js";
 import { Layout } from "../../core/layout.js";
 import type { BinaryOp, UnaryOp } from "../backend.js";
 import { coalesce } from "../js/strided.js";
-import { copyOut, stage, type Staged } from "./operands.js";
+import { copyOut, stage, unstage, type Staged } from "./operands.js";
 import type { WasmRuntime } from "./runtime.js";
 
 /** Op codes of kernels/elementwise.ts; ops missing here stay on the JS kernels. */
@@ -56,6 +56,8 @@ function stageFlat(rt: WasmRuntime, inputs: { x: Float32Array; l: Layout }[]): S
   for (const { l } of inputs) if (!l.isContiguous() && !isBroadcastScalar(l)) return null;
   return inputs.map(({ x, l }) => {
     const n = l.isContiguous() ? l.size : 1;
+    const kept = rt.scopedResultPointer(x);
+    if (kept >= 0) return { ptr: kept + l.offset * 4, strides: [n === 1 && l.size !== 1 ? 0 : 1] };
     const ptr = rt.alloc(n * 4);
     rt.f32(ptr, n).set(n === x.length && l.offset === 0 ? x : x.subarray(l.offset, l.offset + n));
     return { ptr, strides: [n === 1 && l.size !== 1 ? 0 : 1] };
@@ -97,7 +99,7 @@ function run(rt: WasmRuntime, kernel: "binary" | "unary", code: number, boolOut:
   view.set(strides[0], 9);
   view.set(strides[1] ?? strides[0], 13);
   rt.run(kernel, args, rt.sharesFor(Math.floor(size / MIN_ELEMENTS_PER_THREAD)));
-  return boolOut ? copyOut(rt.u8(out, size)) : copyOut(rt.f32(out, size));
+  return boolOut ? copyOut(rt.u8(out, size)) : unstage(rt, out, size);
 }
 
 export function binaryOn(rt: WasmRuntime, op: BinaryOp, a: Float32Array, al: Layout, b: Float32Array, bl: Layout): Storage | null {

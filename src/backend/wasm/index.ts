@@ -8,6 +8,7 @@ import { attentionBackwardOn, attentionForwardOn } from "./attention.js";
 import { stridedAssignOn, stridedCopyOn } from "./copy.js";
 import { conv2dBackwardOn, conv2dOn } from "./conv.js";
 import { matmulOn } from "./matmul.js";
+import { copyOut } from "./operands.js";
 import { layerNormBackwardOn, layerNormOn } from "./normalization.js";
 import { crossEntropyBackwardOn, crossEntropyForwardOn } from "./loss.js";
 import { adamUpdateOn, sgdMomentumUpdateOn } from "./optim.js";
@@ -36,6 +37,9 @@ const MIN_STRIDED_COPY_ELEMENTS = 4096;
 const MIN_CROSS_ENTROPY_ELEMENTS = 256;
 // Layer norm: two passes over the rows forward, three backward.
 const MIN_LAYER_NORM_ELEMENTS = 4096;
+// The arena a backward pass may fill with results it keeps in wasm memory (beyond it they are
+// copied out as outside a scope). The memory stays reserved for the next pass.
+const RESULT_SCOPE_BUDGET = 256 * 1024 * 1024;
 
 /** Multiply-adds of a convolution's GEMM, the size that decides between the wasm and JS kernels. */
 function convMacs(g: ConvGeometry): number {
@@ -141,6 +145,15 @@ export const wasmBackend: Backend = {
   },
   recurrenceRelease(saved) {
     recurrenceReleaseOn(wasmRuntime(), saved);
+  },
+  openResultScope() {
+    wasmRuntime().openResultScope(RESULT_SCOPE_BUDGET);
+  },
+  closeResultScope() {
+    wasmRuntime().closeResultScope();
+  },
+  keepAfterScope(storage) {
+    return storage instanceof Float32Array && wasmRuntime().scopedResultPointer(storage) >= 0 ? copyOut(storage) : storage;
   },
   allocateState(length) {
     return wasmRuntime().allocateResident(length) ?? new Float32Array(length);

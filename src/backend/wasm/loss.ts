@@ -1,6 +1,6 @@
 import type { ClassCrossEntropy, ClassCrossEntropyForward } from "../backend.js";
 import { classWeightSum } from "../js/loss.js";
-import { copyOut, stageArray } from "./operands.js";
+import { stageArray, unstage } from "./operands.js";
 import type { WasmRuntime } from "./runtime.js";
 
 // Cross entropy of [rows, classes] logits (one class dim, inner size 1) on kernels/loss.ts.
@@ -61,5 +61,5 @@ export function crossEntropyBackwardOn(rt: WasmRuntime, p: ClassCrossEntropy, ro
   const grad = rt.alloc(p.logits.length * 4);
   rt.i32(args + 28, 3).set([stats, gradPerRow, grad]);
   rt.run("crossEntropyBackward", args, shares(rt, p));
-  return copyOut(rt.f32(grad, p.logits.length));
+  return unstage(rt, grad, p.logits.length);
 }

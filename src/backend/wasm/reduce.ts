@@ -1,7 +1,7 @@
 import { Layout } from "../../core/layout.js";
 import type { ReduceOp } from "../backend.js";
 import { coalesce } from "../js/strided.js";
-import { copyOut, stage } from "./operands.js";
+import { copyOut, stage, unstage } from "./operands.js";
 import type { WasmRuntime } from "./runtime.js";
 
 /** Op codes of kernels/reduce.ts; prod stays on the JS kernel. */
@@ -35,5 +35,5 @@ export function reduceOn(rt: WasmRuntime, op: ReduceOp, x: Float32Array, xl: Lay
   const args = rt.alloc(19 * 4);
   rt.i32(args, 19).set([CODES[op]!, sx.ptr, out, ...outer.shape, ...outer.strides, ...inner.shape, ...inner.strides]);
   rt.run("reduce", args, Math.min(Math.max(1, outSize >> 4), rt.sharesFor(Math.floor(xl.size / MIN_ELEMENTS_PER_THREAD))));
-  return op === "argmax" || op === "argmin" ? copyOut(rt.i32(out, outSize)) : copyOut(rt.f32(out, outSize));
+  return op === "argmax" || op === "argmin" ? copyOut(rt.i32(out, outSize)) : unstage(rt, out, outSize);
 }

@@ -9,6 +9,8 @@ import { workerLoop } from "./worker-loop.js";
  * Below the arena sit the resident arrays: long-lived state (an optimizer's moments) that the
  * kernels update in place instead of copying it in and out at every step, and scoped arrays that
  * a backward pass reads where its forward wrote them (freed when the backward is done with them).
+ * While a result scope is open (a backward pass), results stay in the arena where their kernels
+ * wrote them, and later calls read them there; the arena is reset only when the scope closes.
  */
 
 /** Names of the threaded kernels, indexed by the id that travels in the control block. */
@@ -104,6 +106,11 @@ export class WasmRuntime {
   private readyWorkers: number[] = [];
   /** The main thread of a browser page may not block; it spins on the done counter instead. */
   private readonly canBlock: boolean;
+  /**
+   * The open result scope: results kept so far lie in [start, floor), and every call's arena
+   * starts at the floor; `depth` counts nested opens. Null when no scope is open.
+   */
+  private scope: { start: number; floor: number; budgetEnd: number; depth: number } | null = null;
 
   constructor(options: RuntimeOptions = {}) {
     const threads = options.threads ?? requestedThreads();
@@ -146,9 +153,52 @@ export class WasmRuntime {
     return this.exports[name] as (...args: number[]) => number;
   }
 
-  /** Frees everything allocated since the last reset (the start of the current backend call). */
+  /** Frees everything allocated since the last reset (the start of the current backend call), except results a scope keeps. */
   reset(): void {
+    this.top = this.scope === null ? this.arenaBase : Math.max(this.arenaBase, this.scope.floor);
+  }
+
+  /**
+   * Opens a result scope (or nests in the open one): until the matching `closeResultScope`,
+   * `keepResult` leaves results where their kernels wrote them instead of their being copied out,
+   * up to `budgetBytes` of arena, and later calls read them in place (`scopedResultPointer`).
+   * Only with shared memory: growing private memory would detach the kept views.
+   */
+  openResultScope(budgetBytes: number): void {
+    if (!this.shared) return;
+    if (this.scope !== null) {
+      this.scope.depth++;
+      return;
+    }
+    this.scope = { start: this.arenaBase, floor: this.arenaBase, budgetEnd: this.arenaBase + budgetBytes, depth: 1 };
+  }
+
+  /** Closes the scope `openResultScope` opened: every result it kept is garbage from here on. */
+  closeResultScope(): void {
+    if (this.scope === null || --this.scope.depth > 0) return;
+    this.scope = null;
     this.top = this.arenaBase;
+  }
+
+  /**
+   * The `length` floats at `ptr`, a result of the current call, kept where they are for the
+   * open scope: a view valid until the scope closes. Null when no scope is open or it has no
+   * budget left (the caller copies the result out instead).
+   */
+  keepResult(ptr: number, length: number): Float32Array | null {
+    const scope = this.scope;
+    const end = ptr + Math.ceil((length * 4) / 64) * 64;
+    if (scope === null || ptr < scope.floor || end > scope.budgetEnd) return null;
+    scope.floor = Math.max(scope.floor, end);
+    return new Float32Array(this.buffer, ptr, length);
+  }
+
+  /** The address of `values` when it is a result the open scope kept (readable in place), else -1. */
+  scopedResultPointer(values: Float32Array): number {
+    const scope = this.scope;
+    if (scope === null || !this.ownBuffers.has(values.buffer)) return -1;
+    const ptr = values.byteOffset;
+    return ptr >= scope.start && ptr < scope.floor ? ptr : -1;
   }
 
   /** A 64-byte aligned block of `bytes` bytes in the arena, growing the memory when needed. */
@@ -171,6 +221,7 @@ export class WasmRuntime {
     if (!this.shared) return null;
     const bytes = residentBytes(length);
     const ptr = this.takeResidentBlock(bytes);
+    if (ptr < 0) return null;
     const view = new Float32Array(this.buffer, ptr, length);
     view.fill(0);
     this.residentRegistry.register(view, { ptr, bytes });
@@ -188,7 +239,9 @@ export class WasmRuntime {
   allocateScoped(length: number, budgetBytes: number): Float32Array | null {
     const bytes = residentBytes(length + 4);
     if (!this.shared || this.scopedLive + bytes > budgetBytes) return null;
-    const block = { ptr: this.takeResidentBlock(bytes), bytes };
+    const ptr = this.takeResidentBlock(bytes);
+    if (ptr < 0) return null;
+    const block = { ptr, bytes };
     const view = new Float32Array(this.buffer, block.ptr, length);
     this.scopedLive += bytes;
     this.scopedBlocks.set(view, block);
@@ -215,14 +268,20 @@ export class WasmRuntime {
     this.releaseResident(block.ptr, block.bytes);
   }
 
-  /** A resident block of `bytes`: a freed one of that size, else the arena's bottom. */
+  /** A resident block of `bytes`: a freed one of that size, else the arena's bottom; -1 while a result scope keeps results there. */
   private takeResidentBlock(bytes: number): number {
     const ptr = this.takeFreeBlock(bytes);
     if (ptr >= 0) return ptr;
+    if (this.scope !== null && this.scope.floor > this.arenaBase) return -1;
     const bottom = this.arenaBase;
     this.arenaBase += bytes;
     this.top = Math.max(this.top, this.arenaBase);
     this.ensureMemory(this.arenaBase);
+    if (this.scope !== null) {
+      // Nothing is kept yet: the scope's results start above the new block.
+      this.scope.budgetEnd += this.arenaBase - this.scope.start;
+      this.scope.start = this.scope.floor = this.arenaBase;
+    }
     return bottom;
   }
 
