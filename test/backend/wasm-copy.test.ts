@@ -5,6 +5,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as flint from "../../src/index.js";
 import "../../src/backend/wasm/index.js";
+import { copyOut } from "../../src/backend/wasm/operands.js";
+import { WasmRuntime } from "../../src/backend/wasm/runtime.js";
 import { pick, rng } from "../helpers.js";
 
 type Tensor = flint.Tensor;
@@ -70,4 +72,24 @@ test("wasm assign of a strided view into a contiguous region matches the JS assi
   const got = base.slice();
   wasmBackend.assign(got, Layout.contiguous([70, 130]), got, transposed);
   assert.deepEqual(Array.from(got), Array.from(want), "overlapping transposed source");
+});
+
+test("copyOut: a fresh array of the view's type and elements, in memory of its own, small or large", () => {
+  const rt = new WasmRuntime({ threads: 1 });
+  for (const length of [5, 16 * 1024 - 1, 16 * 1024, 300_001]) {
+    rt.reset();
+    const ptr = rt.alloc(length * 4);
+    const views = [rt.f32(ptr, length), rt.i32(ptr, length), rt.u8(ptr, length)];
+    views[1].forEach((_, i) => (views[1][i] = (i * 2654435761) | 0));
+    for (const view of views) {
+      const copy = copyOut(view);
+      assert.equal(copy.constructor, view.constructor);
+      assert.equal(copy.length, length);
+      assert.ok(copy.buffer instanceof ArrayBuffer && copy.byteOffset === 0 && copy.buffer.byteLength === view.byteLength, "its own buffer, exactly its size");
+      assert.ok(copy.every((v, i) => Object.is(v, view[i])), `${view.constructor.name} of ${length}: the same elements`);
+      view.fill(0); // the copy does not see later writes to wasm memory
+      assert.ok(copy.some((v) => v !== 0));
+      views[1].forEach((_, i) => (views[1][i] = (i * 2654435761) | 0));
+    }
+  }
 });
