@@ -74,7 +74,8 @@ function momentumUpdate(p: Float32Array, d: Float32Array, buf: Float32Array, h: 
   return { param: p, grad: d, buffer: buf, momentum: f(h.momentum), keep: f(1 - h.dampening), negLr: f(-h.lr), nesterov: h.nesterov };
 }
 
-const RUNTIMES = wasmRuntimes([1]);
+// Two threads: a worker runs each chunk's kernel while the caller stages the next (startDetached).
+const RUNTIMES = wasmRuntimes([1, 2]);
 // Odd lengths: SIMD tails, one element, exactly one chunk (16K), and several chunks with a tail.
 const LENGTHS = [1, 3, 7, 1029, 16 * 1024, 16 * 1024 + 1, 3 * 16 * 1024 + 13, 50001];
 
@@ -177,6 +178,28 @@ test("Adam, AdamW and SGD end to end: the wasm backend gives the JS backend's bi
 });
 
 const SHARED_RUNTIMES = wasmRuntimes([2]).filter(({ rt }) => rt.shared);
+
+test("with a worker up, a streamed update runs every chunk's kernel on it, and one thread runs them itself", { skip: SHARED_RUNTIMES.length === 0 }, () => {
+  const r = rng(17);
+  const n = 3 * 16 * 1024 + 13;
+  const h: AdamHyper = { beta1: 0.9, beta2: 0.999, stepSize: 1e-2, biasCorrection2Sqrt: 0.1, eps: 1e-8, decay: 1 };
+  for (const { rt, threads } of [...SHARED_RUNTIMES, ...wasmRuntimes([1])]) {
+    const startDetached = rt.startDetached;
+    const started: boolean[] = [];
+    rt.startDetached = (...args) => {
+      const ok = startDetached.apply(rt, args);
+      started.push(ok);
+      return ok;
+    };
+    try {
+      adamUpdateOn(rt, adamUpdate(randomArray(r, n, 1), randomArray(r, n, 1), randomArray(r, n, 0.1), randomArray(r, n, 0.01, true), h));
+    } finally {
+      rt.startDetached = startDetached;
+    }
+    assert.equal(started.length, 4, "one start per chunk");
+    assert.ok(started.every((ok) => ok === threads > 1), `${threads} thread(s): ${started}`);
+  }
+});
 
 test("optimizer state resident in wasm memory is updated in place, with the split loops' bits", { skip: SHARED_RUNTIMES.length === 0 }, () => {
   const r = rng(13);

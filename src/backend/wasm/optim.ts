@@ -4,37 +4,68 @@ import type { WasmRuntime } from "./runtime.js";
 // An update's arrays that live in JS memory are streamed through wasm memory in chunks small
 // enough to stay in cache (copy in, kernel, copy back): the copies then cost about what the
 // kernel saves over the JS loop's scalar double arithmetic. Arrays already in wasm memory (the
-// optimizer state from allocateState) are updated where they are, with no copies. One thread:
-// the copies run on the caller's thread anyway and bound the speed.
+// optimizer state from allocateState) are updated where they are, with no copies. The copies
+// run on the caller's thread; with a worker up, the kernel runs there on one chunk while the
+// caller stages the next and copies the previous one back (measured on the translator's 3.3M
+// parameters, moments resident: Adam's step 8.4-11.0 -> 6.2-6.6 ms).
 const CHUNK = 16 * 1024;
+
+/** One chunk's wasm side: its own args block (pointers, length, the update's constants) and staging. */
+interface ChunkSlot {
+  args: number;
+  staging: number[];
+}
 
 /**
  * Runs an in-place update kernel over `arrays` (equal lengths) chunk by chunk: per chunk, the
- * kernel's args block gets one pointer per array (at `args`, in order) and the chunk length (at
- * `lengthAt`); arrays outside wasm memory are staged per chunk and the `written` ones copied back.
+ * kernel's args block (`argsBytes` at `args`, the update's constants already written) gets one
+ * pointer per array (at its start, in order) and the chunk length (at byte `lengthAt` of it);
+ * arrays outside wasm memory are staged per chunk and the `written` ones copied back.
  */
-function streamChunks(rt: WasmRuntime, kernel: "adamUpdate" | "sgdMomentumUpdate", args: number, lengthAt: number, arrays: Float32Array[], written: boolean[]): void {
+function streamChunks(rt: WasmRuntime, kernel: "adamUpdate" | "sgdMomentumUpdate", args: number, argsBytes: number, lengthAt: number, arrays: Float32Array[], written: boolean[]): void {
   const n = arrays[0].length;
   const chunk = Math.min(CHUNK, n);
   const resident = arrays.map((values) => rt.residentPointer(values));
-  const staging = resident.map((ptr) => (ptr >= 0 ? -1 : rt.alloc(chunk * 4)));
-  const pointers = rt.i32(args, arrays.length);
-  const length = rt.i32(lengthAt, 1);
-  for (let start = 0; start < n; start += CHUNK) {
-    const end = Math.min(n, start + CHUNK);
+  // Two slots, so that one chunk's kernel runs while the next is staged and the last copied back.
+  const slots: ChunkSlot[] = [0, 1].map((s) => {
+    const slotArgs = s === 0 ? args : rt.alloc(argsBytes);
+    if (s > 0) rt.u8(slotArgs, argsBytes).set(rt.u8(args, argsBytes));
+    return { args: slotArgs, staging: resident.map((ptr) => (ptr >= 0 ? -1 : rt.alloc(chunk * 4))) };
+  });
+  const chunks = Math.ceil(n / CHUNK);
+  const bounds = (c: number) => [c * CHUNK, Math.min(n, (c + 1) * CHUNK)];
+  const stageChunk = (c: number): void => {
+    const [start, end] = bounds(c);
+    const slot = slots[c % 2];
+    const pointers = rt.i32(slot.args, arrays.length);
     for (let k = 0; k < arrays.length; k++) {
       if (resident[k] >= 0) {
         pointers[k] = resident[k] + start * 4;
       } else {
-        pointers[k] = staging[k];
-        rt.f32(staging[k], end - start).set(arrays[k].subarray(start, end));
+        pointers[k] = slot.staging[k];
+        rt.f32(slot.staging[k], end - start).set(arrays[k].subarray(start, end));
       }
     }
-    length[0] = end - start;
-    rt.run(kernel, args, 1);
+    rt.i32(slot.args + lengthAt, 1)[0] = end - start;
+  };
+  const copyBack = (c: number): void => {
+    const [start, end] = bounds(c);
+    const slot = slots[c % 2];
     for (let k = 0; k < arrays.length; k++) {
-      if (written[k] && resident[k] < 0) arrays[k].set(rt.f32(staging[k], end - start), start);
+      if (written[k] && resident[k] < 0) arrays[k].set(rt.f32(slot.staging[k], end - start), start);
     }
+  };
+  stageChunk(0);
+  let detached = rt.startDetached(kernel, slots[0].args);
+  if (!detached) rt.run(kernel, slots[0].args, 1);
+  for (let c = 0; c < chunks; c++) {
+    if (c + 1 < chunks) stageChunk(c + 1);
+    if (detached) rt.finishDetached();
+    if (c + 1 < chunks) {
+      detached = rt.startDetached(kernel, slots[(c + 1) % 2].args);
+      if (!detached) rt.run(kernel, slots[(c + 1) % 2].args, 1);
+    }
+    copyBack(c);
   }
 }
 
@@ -43,7 +74,7 @@ export function adamUpdateOn(rt: WasmRuntime, u: AdamUpdate): void {
   rt.reset();
   const args = rt.alloc(13 * 4);
   rt.f32(args + 20, 8).set([u.beta1, u.beta2, u.oneMinusBeta1, u.oneMinusBeta2, u.biasCorrection2Sqrt, u.eps, u.negStepSize, u.decay]);
-  streamChunks(rt, "adamUpdate", args, args + 16, [u.param, u.grad, u.expAvg, u.expAvgSq], [true, false, true, true]);
+  streamChunks(rt, "adamUpdate", args, 13 * 4, 16, [u.param, u.grad, u.expAvg, u.expAvgSq], [true, false, true, true]);
 }
 
 /** SGD's momentum step on the wasm kernel (kernels/optim.ts sgdMomentumUpdate), in place. */
@@ -52,5 +83,5 @@ export function sgdMomentumUpdateOn(rt: WasmRuntime, u: SgdMomentumUpdate): void
   const args = rt.alloc(8 * 4);
   rt.i32(args + 16, 1)[0] = u.nesterov ? 1 : 0;
   rt.f32(args + 20, 3).set([u.momentum, u.keep, u.negLr]);
-  streamChunks(rt, "sgdMomentumUpdate", args, args + 12, [u.param, u.grad, u.buffer], [true, false, true]);
+  streamChunks(rt, "sgdMomentumUpdate", args, 8 * 4, 12, [u.param, u.grad, u.buffer], [true, false, true]);
 }

@@ -393,6 +393,40 @@ export class WasmRuntime {
     if (Atomics.load(ctrl, C.error) !== 0) fail("wasm", `kernel ${kernel} failed in a worker thread`);
   }
 
+  /**
+   * Starts `kernel(args, 0, 1)` on a worker thread and returns at once, so that the caller can do
+   * other work meanwhile (stage the next chunk of a streamed update); `finishDetached` waits for
+   * it. False, and nothing started, when no worker is up (the caller runs the kernel itself).
+   * Until it is finished no other job may start, and the memory the kernel uses must stay as it is.
+   */
+  startDetached(kernel: KernelName, args: number): boolean {
+    this.refreshReady();
+    const ctrl = this.ctrl;
+    if (ctrl === null || this.readyWorkers.length === 0) return false;
+    const worker = this.readyWorkers[0];
+    const job = (Atomics.add(ctrl, C.job, 1) + 1) & 0xfffff;
+    Atomics.store(ctrl, C.kernel, KERNELS.indexOf(kernel));
+    Atomics.store(ctrl, C.args, args);
+    Atomics.store(ctrl, C.shares, 1);
+    Atomics.store(ctrl, C.done, 0);
+    Atomics.store(ctrl, C.error, 0);
+    Atomics.store(ctrl, C.next, job << 11);
+    Atomics.store(ctrl, C.go + worker, job);
+    if (Atomics.load(ctrl, C.sleeping + worker) !== 0) Atomics.notify(ctrl, C.go + worker, 1);
+    return true;
+  }
+
+  /** Waits until the job `startDetached` started is done. */
+  finishDetached(): void {
+    const ctrl = this.ctrl!;
+    let spins = DONE_SPINS;
+    for (let done = Atomics.load(ctrl, C.done); done < 1; done = Atomics.load(ctrl, C.done)) {
+      if (spins-- > 0) continue;
+      if (this.canBlock) Atomics.wait(ctrl, C.done, done, 50);
+    }
+    if (Atomics.load(ctrl, C.error) !== 0) fail("wasm", `kernel ${KERNELS[Atomics.load(ctrl, C.kernel)]} failed in a worker thread`);
+  }
+
   private refreshReady(): void {
     const ctrl = this.ctrl;
     if (ctrl === null || this.readyWorkers.length === this.workerCount) return;
