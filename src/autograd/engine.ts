@@ -165,6 +165,8 @@ function checkGradientShape(tensor: Tensor, shape: readonly number[]): void {
  * Adds `grad` into the running gradient of `tensor`. A sum the engine created itself (`owned`) is
  * referenced by nothing else, so later contributions are added into it in place instead of
  * allocating a new sum each time (a weight shared across time steps collects one per step).
+ * Not when either lives in the backend's result scope: there the backend's add makes the new sum
+ * where it is, at the cost of an arena allocation, instead of a scalar JavaScript loop.
  */
 function accumulate(grads: Map<Tensor, Tensor>, owned: Set<Tensor>, tensor: Tensor, grad: Tensor): void {
   checkGradientShape(tensor, grad.shape);
@@ -173,7 +175,9 @@ function accumulate(grads: Map<Tensor, Tensor>, owned: Set<Tensor>, tensor: Tens
     grads.set(tensor, grad);
     return;
   }
-  if (owned.has(previous) && addInPlace(previous, grad)) return;
+  const be = backend();
+  const inScope = be.keptInScope(previous.storage) || be.keptInScope(grad.storage);
+  if (owned.has(previous) && !inScope && addInPlace(previous, grad)) return;
   const sum = noGrad(() => previous.add(grad));
   owned.add(sum);
   grads.set(tensor, sum);

@@ -263,6 +263,8 @@ export interface Backend {
   openResultScope(): void;
   /** Closes the scope `openResultScope` opened: no result it kept may be read again. */
   closeResultScope(): void;
+  /** Whether `storage` is a result the open scope keeps in the backend's memory. */
+  keptInScope(storage: Storage): boolean;
   /** For what leaves the open scope: a copy in ordinary memory when `storage` is a result the scope keeps, else `storage` itself. */
   keepAfterScope(storage: Storage): Storage;
   /**

@@ -201,3 +201,28 @@ test("a backward pass that fails half way closes its scope and copies out the gr
     assert.equal(isKept(flint.randn([64, 96]).matmul(w1).storage), false, "no scope is left open");
   });
 });
+
+test("a weight shared by many steps sums its gradients in the scope: the JS backend's sum, copied out", { skip: noSharedMemory }, () => {
+  const run = (name: string): Float32Array[] => {
+    flint.setBackend(name);
+    flint.manualSeed(21);
+    const w = flint.randn([256, 256]).mul(0.05).requiresGrad_();
+    let h = flint.randn([32, 256]);
+    for (let t = 0; t < 6; t++) h = h.matmul(w).tanh();
+    h.square().sum().backward();
+    if (name === "wasm") assert.equal(isKept(w.grad!.storage), false);
+    return [w.grad!.data() as Float32Array];
+  };
+  const before = flint.getBackend();
+  try {
+    const [wasm] = run("wasm");
+    const [js] = run("js");
+    // FMA and summation order differ between the backends: compare against the gradient's scale.
+    const scale = js.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    let worst = 0;
+    for (let i = 0; i < js.length; i++) worst = Math.max(worst, Math.abs(wasm[i] - js[i]));
+    assert.ok(scale > 0 && worst < 1e-4 * scale, `worst difference ${worst} at scale ${scale}`);
+  } finally {
+    flint.setBackend(before);
+  }
+});

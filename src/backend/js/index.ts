@@ -43,6 +43,7 @@ export const jsBackend: Backend = {
   // Results are plain arrays that outlive any scope.
   openResultScope() {},
   closeResultScope() {},
+  keptInScope: () => false,
   keepAfterScope: (storage: Storage) => storage,
   allocateState: (length: number) => new Float32Array(length),
   adamUpdate,

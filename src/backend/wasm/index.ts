@@ -152,8 +152,11 @@ export const wasmBackend: Backend = {
   closeResultScope() {
     wasmRuntime().closeResultScope();
   },
+  keptInScope(storage) {
+    return storage instanceof Float32Array && wasmRuntime().scopedResultPointer(storage) >= 0;
+  },
   keepAfterScope(storage) {
-    return storage instanceof Float32Array && wasmRuntime().scopedResultPointer(storage) >= 0 ? copyOut(storage) : storage;
+    return wasmBackend.keptInScope(storage) ? copyOut(storage as Float32Array) : storage;
   },
   allocateState(length) {
     return wasmRuntime().allocateResident(length) ?? new Float32Array(length);
