@@ -381,15 +381,12 @@ export class WasmRuntime {
         fn(args, share, shares);
         Atomics.add(ctrl, C.done, 1);
       }
-    } finally {
-      // Wait for the shares the workers hold, even if one of ours failed: the arena is reused next.
-      // Spin first: the last share usually ends within microseconds, sooner than a futex wake-up.
-      let spins = DONE_SPINS;
-      for (let done = Atomics.load(ctrl, C.done); done < shares; done = Atomics.load(ctrl, C.done)) {
-        if (spins-- > 0) continue;
-        if (this.canBlock) Atomics.wait(ctrl, C.done, done, 50);
-      }
+    } catch (error) {
+      // Wait for the shares the workers hold (all but the one that failed): the arena is reused next.
+      this.awaitShares(shares - 1);
+      throw error;
     }
+    this.awaitShares(shares);
     if (Atomics.load(ctrl, C.error) !== 0) fail("wasm", `kernel ${kernel} failed in a worker thread`);
   }
 
@@ -419,12 +416,21 @@ export class WasmRuntime {
   /** Waits until the job `startDetached` started is done. */
   finishDetached(): void {
     const ctrl = this.ctrl!;
+    this.awaitShares(1);
+    if (Atomics.load(ctrl, C.error) !== 0) fail("wasm", `kernel ${KERNELS[Atomics.load(ctrl, C.kernel)]} failed in a worker thread`);
+  }
+
+  /**
+   * Waits until `count` shares of the current job are done. Spins first: the last share usually
+   * ends within microseconds, sooner than a futex wake-up.
+   */
+  private awaitShares(count: number): void {
+    const ctrl = this.ctrl!;
     let spins = DONE_SPINS;
-    for (let done = Atomics.load(ctrl, C.done); done < 1; done = Atomics.load(ctrl, C.done)) {
+    for (let done = Atomics.load(ctrl, C.done); done < count; done = Atomics.load(ctrl, C.done)) {
       if (spins-- > 0) continue;
       if (this.canBlock) Atomics.wait(ctrl, C.done, done, 50);
     }
-    if (Atomics.load(ctrl, C.error) !== 0) fail("wasm", `kernel ${KERNELS[Atomics.load(ctrl, C.kernel)]} failed in a worker thread`);
   }
 
   private refreshReady(): void {
