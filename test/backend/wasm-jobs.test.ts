@@ -1,5 +1,6 @@
 // How the wasm runtime runs jobs on its threads: a detached job (startDetached) runs on a worker
-// while the caller goes on, and is done when finishDetached returns; a job whose share fails on
+// while the caller goes on, and is done when finishDetached returns (the caller runs the shares
+// the worker has not claimed by then); a job whose share fails on
 // the caller's thread reports the failure once the workers' shares are done, instead of waiting
 // forever for the failed one.
 import assert from "node:assert/strict";
@@ -29,6 +30,12 @@ test("a detached job runs on a worker and is done when finishDetached returns; o
   rt.finishDetached();
   // buffer = 0.5 * 3 + 2 = 3.5; param = 1 - 0.25 * 3.5 = 0.125
   assert.ok(job.buffer.every((v) => v === 3.5) && job.param.every((v) => v === 0.125));
+  // In shares: every one runs once, whichever thread claims it.
+  rt.reset();
+  const shared = momentumJob(rt, n);
+  assert.equal(rt.startDetached("sgdMomentumUpdate", shared.args, 7), true);
+  rt.finishDetached();
+  assert.ok(shared.buffer.every((v) => v === 3.5) && shared.param.every((v) => v === 0.125));
 
   const single = new WasmRuntime({ threads: 1 });
   single.reset();

@@ -373,14 +373,7 @@ export class WasmRuntime {
       if (Atomics.load(ctrl, C.sleeping + w) !== 0) Atomics.notify(ctrl, C.go + w, 1);
     }
     try {
-      for (;;) {
-        const next = Atomics.load(ctrl, C.next);
-        const share = next & 0x7ff;
-        if (share >= shares) break;
-        if (Atomics.compareExchange(ctrl, C.next, next, next + 1) !== next) continue;
-        fn(args, share, shares);
-        Atomics.add(ctrl, C.done, 1);
-      }
+      this.claimShares(fn, args, shares);
     } catch (error) {
       // Wait for the shares the workers hold (all but the one that failed): the arena is reused next.
       this.awaitShares(shares - 1);
@@ -396,7 +389,7 @@ export class WasmRuntime {
    * it. False, and nothing started, when no worker is up (the caller runs the kernel itself).
    * Until it is finished no other job may start, and the memory the kernel uses must stay as it is.
    */
-  startDetached(kernel: KernelName, args: number): boolean {
+  startDetached(kernel: KernelName, args: number, shares = 1): boolean {
     this.refreshReady();
     const ctrl = this.ctrl;
     if (ctrl === null || this.readyWorkers.length === 0) return false;
@@ -404,7 +397,7 @@ export class WasmRuntime {
     const job = (Atomics.add(ctrl, C.job, 1) + 1) & 0xfffff;
     Atomics.store(ctrl, C.kernel, KERNELS.indexOf(kernel));
     Atomics.store(ctrl, C.args, args);
-    Atomics.store(ctrl, C.shares, 1);
+    Atomics.store(ctrl, C.shares, shares);
     Atomics.store(ctrl, C.done, 0);
     Atomics.store(ctrl, C.error, 0);
     Atomics.store(ctrl, C.next, job << 11);
@@ -413,11 +406,33 @@ export class WasmRuntime {
     return true;
   }
 
-  /** Waits until the job `startDetached` started is done. */
+  /** Joins the job `startDetached` started: runs the shares no worker has claimed yet, then waits for the others. */
   finishDetached(): void {
     const ctrl = this.ctrl!;
-    this.awaitShares(1);
+    const fn = this.kernels[Atomics.load(ctrl, C.kernel)];
+    const args = Atomics.load(ctrl, C.args);
+    const shares = Atomics.load(ctrl, C.shares);
+    try {
+      this.claimShares(fn, args, shares);
+    } catch (error) {
+      this.awaitShares(shares - 1);
+      throw error;
+    }
+    this.awaitShares(shares);
     if (Atomics.load(ctrl, C.error) !== 0) fail("wasm", `kernel ${KERNELS[Atomics.load(ctrl, C.kernel)]} failed in a worker thread`);
+  }
+
+  /** Runs shares of the current job, claimed one at a time, until none is left to claim. */
+  private claimShares(fn: KernelFn, args: number, shares: number): void {
+    const ctrl = this.ctrl!;
+    for (;;) {
+      const next = Atomics.load(ctrl, C.next);
+      const share = next & 0x7ff;
+      if (share >= shares) return;
+      if (Atomics.compareExchange(ctrl, C.next, next, next + 1) !== next) continue;
+      fn(args, share, shares);
+      Atomics.add(ctrl, C.done, 1);
+    }
   }
 
   /**
