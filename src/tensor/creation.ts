@@ -99,20 +99,22 @@ export const onesLike = (t: Tensor, options: CreationOptions = {}) => full(t.sha
 export const fullLike = (t: Tensor, value: number, options: CreationOptions = {}) => full(t.shape.slice(), value, { dtype: t.dtype, ...options });
 export const emptyLike = zerosLike;
 
-function randomFloats(op: string, shape: number[], options: RandomOptions, draw: (g: Generator) => number): Tensor {
+function randomFloats(op: string, shape: number[], options: RandomOptions, fill: (g: Generator, out: Float32Array) => void): Tensor {
   const s = checkShape(op, shape);
   const dtype = checkDType(op, options.dtype);
   if (dtype !== "float32") fail(op, `only float32 is supported, got ${dtype}`);
-  const g = options.generator ?? defaultGenerator;
   const storage = new Float32Array(numel(s));
-  for (let i = 0; i < storage.length; i++) storage[i] = draw(g);
+  fill(options.generator ?? defaultGenerator, storage);
   return make(storage, s, dtype, options.requiresGrad);
 }
 
 /** Standard normal samples. */
-export const randn = (shape: number[], options: RandomOptions = {}) => randomFloats("randn", shape, options, (g) => g.normal());
+export const randn = (shape: number[], options: RandomOptions = {}) =>
+  randomFloats("randn", shape, options, (g, out) => {
+    for (let i = 0; i < out.length; i++) out[i] = g.normal();
+  });
 /** Uniform samples in [0, 1). */
-export const rand = (shape: number[], options: RandomOptions = {}) => randomFloats("rand", shape, options, (g) => g.randomFloat32());
+export const rand = (shape: number[], options: RandomOptions = {}) => randomFloats("rand", shape, options, (g, out) => g.fillUniformFloat32(out));
 export const randnLike = (t: Tensor, options: RandomOptions = {}) => randn(t.shape.slice(), options);
 export const randLike = (t: Tensor, options: RandomOptions = {}) => rand(t.shape.slice(), options);
 

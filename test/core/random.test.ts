@@ -133,3 +133,16 @@ test("rand is uniform on [0, 1); randint and randperm cover their ranges", () =>
   const uniform = flint.zeros([20_000]).uniform_(-2, 6);
   assert.ok(uniform.min().item() >= -2 && uniform.max().item() < 6 && Math.abs(uniform.mean().item() - 2) < 0.1);
 });
+
+test("fillUniformFloat32 is the randomFloat32 stream, and the generator goes on from where it stopped", () => {
+  for (const length of [0, 1, 7, 10_000]) {
+    const bulk = new flint.Generator(97);
+    const single = new flint.Generator(97);
+    const filled = new Float32Array(length);
+    bulk.fillUniformFloat32(filled);
+    const expected = Float32Array.from({ length }, () => single.randomFloat32());
+    assert.deepEqual(filled, expected);
+    assert.equal(bulk.random(), single.random(), `after ${length} draws`);
+    assert.deepEqual(bulk.getState(), single.getState());
+  }
+});
