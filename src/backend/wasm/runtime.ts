@@ -353,16 +353,20 @@ export class WasmRuntime {
    * threads (rounded up) and returns when all are done.
    */
   run(kernel: KernelName, args: number, shares: number, perThread = SHARES_PER_THREAD): void {
-    const id = KERNELS.indexOf(kernel);
-    const fn = this.kernels[id];
-    const ctrl = this.ctrl;
-    if (ctrl === null || shares <= 1) {
+    if (this.ctrl === null || shares <= 1) {
+      const fn = this.kernels[KERNELS.indexOf(kernel)];
       for (let share = 0; share < shares; share++) fn(args, share, shares);
       return;
     }
-    const helpers = this.readyWorkers.slice(0, Math.ceil(shares / perThread) - 1);
+    this.post(kernel, args, shares, this.readyWorkers.slice(0, Math.ceil(shares / perThread) - 1));
+    this.join(kernel, args, shares);
+  }
+
+  /** Publishes a job in the control block and wakes the `helpers` (worker indices) for it. */
+  private post(kernel: KernelName, args: number, shares: number, helpers: readonly number[]): void {
+    const ctrl = this.ctrl!;
     const job = (Atomics.add(ctrl, C.job, 1) + 1) & 0xfffff;
-    Atomics.store(ctrl, C.kernel, id);
+    Atomics.store(ctrl, C.kernel, KERNELS.indexOf(kernel));
     Atomics.store(ctrl, C.args, args);
     Atomics.store(ctrl, C.shares, shares);
     Atomics.store(ctrl, C.done, 0);
@@ -372,67 +376,51 @@ export class WasmRuntime {
       Atomics.store(ctrl, C.go + w, job);
       if (Atomics.load(ctrl, C.sleeping + w) !== 0) Atomics.notify(ctrl, C.go + w, 1);
     }
-    try {
-      this.claimShares(fn, args, shares);
-    } catch (error) {
-      // Wait for the shares the workers hold (all but the one that failed): the arena is reused next.
-      this.awaitShares(shares - 1);
-      throw error;
-    }
-    this.awaitShares(shares);
-    if (Atomics.load(ctrl, C.error) !== 0) fail("wasm", `kernel ${kernel} failed in a worker thread`);
   }
 
   /**
-   * Starts `kernel(args, 0, 1)` on a worker thread and returns at once, so that the caller can do
-   * other work meanwhile (stage the next chunk of a streamed update); `finishDetached` waits for
-   * it. False, and nothing started, when no worker is up (the caller runs the kernel itself).
-   * Until it is finished no other job may start, and the memory the kernel uses must stay as it is.
+   * Starts `kernel(args, share, shares)` for every share on a worker thread and returns at once,
+   * so that the caller can do other work meanwhile (stage the next chunk of a streamed update);
+   * `finishDetached` then runs the shares the worker has not claimed yet and waits for the rest.
+   * False, and nothing started, when no worker is up (the caller runs the kernel itself). Until
+   * it is finished no other job may start, and the memory the kernel uses must stay as it is.
    */
   startDetached(kernel: KernelName, args: number, shares = 1): boolean {
     this.refreshReady();
-    const ctrl = this.ctrl;
-    if (ctrl === null || this.readyWorkers.length === 0) return false;
-    const worker = this.readyWorkers[0];
-    const job = (Atomics.add(ctrl, C.job, 1) + 1) & 0xfffff;
-    Atomics.store(ctrl, C.kernel, KERNELS.indexOf(kernel));
-    Atomics.store(ctrl, C.args, args);
-    Atomics.store(ctrl, C.shares, shares);
-    Atomics.store(ctrl, C.done, 0);
-    Atomics.store(ctrl, C.error, 0);
-    Atomics.store(ctrl, C.next, job << 11);
-    Atomics.store(ctrl, C.go + worker, job);
-    if (Atomics.load(ctrl, C.sleeping + worker) !== 0) Atomics.notify(ctrl, C.go + worker, 1);
+    if (this.ctrl === null || this.readyWorkers.length === 0) return false;
+    this.post(kernel, args, shares, [this.readyWorkers[0]]);
     return true;
   }
 
   /** Joins the job `startDetached` started: runs the shares no worker has claimed yet, then waits for the others. */
   finishDetached(): void {
     const ctrl = this.ctrl!;
-    const fn = this.kernels[Atomics.load(ctrl, C.kernel)];
-    const args = Atomics.load(ctrl, C.args);
-    const shares = Atomics.load(ctrl, C.shares);
+    this.join(KERNELS[Atomics.load(ctrl, C.kernel)], Atomics.load(ctrl, C.args), Atomics.load(ctrl, C.shares));
+  }
+
+  /**
+   * The caller's part of the current job: claims shares one at a time until none is left, then
+   * waits for those the workers hold, even if one of its own failed (all but that one): the
+   * arena is reused next.
+   */
+  private join(kernel: KernelName, args: number, shares: number): void {
+    const ctrl = this.ctrl!;
+    const fn = this.kernels[KERNELS.indexOf(kernel)];
     try {
-      this.claimShares(fn, args, shares);
+      for (;;) {
+        const next = Atomics.load(ctrl, C.next);
+        const share = next & 0x7ff;
+        if (share >= shares) break;
+        if (Atomics.compareExchange(ctrl, C.next, next, next + 1) !== next) continue;
+        fn(args, share, shares);
+        Atomics.add(ctrl, C.done, 1);
+      }
     } catch (error) {
       this.awaitShares(shares - 1);
       throw error;
     }
     this.awaitShares(shares);
-    if (Atomics.load(ctrl, C.error) !== 0) fail("wasm", `kernel ${KERNELS[Atomics.load(ctrl, C.kernel)]} failed in a worker thread`);
-  }
-
-  /** Runs shares of the current job, claimed one at a time, until none is left to claim. */
-  private claimShares(fn: KernelFn, args: number, shares: number): void {
-    const ctrl = this.ctrl!;
-    for (;;) {
-      const next = Atomics.load(ctrl, C.next);
-      const share = next & 0x7ff;
-      if (share >= shares) return;
-      if (Atomics.compareExchange(ctrl, C.next, next, next + 1) !== next) continue;
-      fn(args, share, shares);
-      Atomics.add(ctrl, C.done, 1);
-    }
+    if (Atomics.load(ctrl, C.error) !== 0) fail("wasm", `kernel ${kernel} failed in a worker thread`);
   }
 
   /**
