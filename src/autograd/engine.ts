@@ -150,10 +150,9 @@ function walk(order: Tensor[], grads: Map<Tensor, Tensor>, owned: Set<Tensor>, f
  * when it is the whole storage.
  */
 function leafGradient(grad: Tensor, owned: Set<Tensor>, gradientStorages: Map<Storage, number>, graphStorages: Set<Storage>): Tensor {
-  const settled = outlivingScope(grad);
-  if (owned.has(grad)) return settled;
-  if (gradientStorages.get(grad.storage) === 1 && !graphStorages.has(grad.storage)) return settled;
-  if (settled !== grad && settled.layout.isContiguous() && settled.layout.offset === 0 && settled.numel() === settled.storage.length) return settled;
+  const fresh = owned.has(grad) || (gradientStorages.get(grad.storage) === 1 && !graphStorages.has(grad.storage));
+  const wholeStorage = grad.layout.isContiguous() && grad.layout.offset === 0 && grad.numel() === grad.storage.length;
+  if (fresh || (backend().keptInScope(grad.storage) && wholeStorage)) return outlivingScope(grad);
   return outlivingScope(grad.clone());
 }
 

@@ -226,3 +226,19 @@ test("a weight shared by many steps sums its gradients in the scope: the JS back
     flint.setBackend(before);
   }
 });
+
+test("two leaves handed the same gradient by add get copies of their own", { skip: noSharedMemory }, () => {
+  onWasm(() => {
+    flint.manualSeed(3);
+    const a = flint.randn([300, 300]).requiresGrad_();
+    const b = flint.randn([300, 300]).requiresGrad_();
+    const w = flint.randn([300, 300]);
+    a.add(b).mul(w).sum().backward();
+    assert.ok(a.grad !== null && b.grad !== null);
+    assert.notEqual(a.grad.storage, b.grad.storage, "no shared storage");
+    for (const g of [a.grad, b.grad]) assert.equal(isKept(g.storage), false);
+    const expected = Array.from(w.data() as Float32Array);
+    flint.noGrad(() => a.grad!.mul_(0));
+    assert.deepEqual(Array.from(b.grad.data() as Float32Array), expected, "b's gradient is w, untouched by an edit of a's");
+  });
+});
