@@ -3,6 +3,7 @@ import { Layout } from "../../core/layout.js";
 import type { ConvGeometry, ConvGrads, ConvGradsWanted } from "../backend.js";
 import { jsBackend } from "../js/index.js";
 import { stage, stageArray, unstage } from "./operands.js";
+import { directApplies, directConv2dOn } from "./conv-direct.js";
 import type { WasmRuntime } from "./runtime.js";
 import { geometryFields } from "./window.js";
 import { winogradApplies, winogradConv2dBackwardOn, winogradConv2dOn } from "./winograd.js";
@@ -76,9 +77,14 @@ function sampleTasks(rt: WasmRuntime, g: ConvGeometry, backward: boolean, inputG
   return { chunk, shares, buffers, bufferBytes, scratch };
 }
 
-/** Convolution on the wasm kernels: Winograd where `winogradApplies` (winograd.ts), else im2col. */
+/** Convolution on the wasm kernels: Winograd where `winogradApplies` (winograd.ts), direct for short windows (conv-direct.ts), else im2col. */
 export function conv2dOn(rt: WasmRuntime, x: Storage, xl: Layout, w: Storage, wl: Layout, bias: Storage | null, bl: Layout | null, g: ConvGeometry): Float32Array {
-  return winogradApplies(g) ? winogradConv2dOn(rt, x, xl, w, wl, bias, bl, g) : im2colConv2dOn(rt, x, xl, w, wl, bias, bl, g);
+  if (winogradApplies(g)) return winogradConv2dOn(rt, x, xl, w, wl, bias, bl, g);
+  if (directApplies(g)) {
+    const out = directConv2dOn(rt, x, xl, w, wl, bias, bl, g);
+    if (out !== null) return out;
+  }
+  return im2colConv2dOn(rt, x, xl, w, wl, bias, bl, g);
 }
 
 /** conv2dOn's gradients, on the same path as its forward pass. */
