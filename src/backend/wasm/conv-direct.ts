@@ -1,8 +1,7 @@
 import type { Storage } from "../../core/dtype.js";
 import type { Layout } from "../../core/layout.js";
 import type { ConvGeometry } from "../backend.js";
-import { jsBackend } from "../js/index.js";
-import { stage, stageArray, unstage } from "./operands.js";
+import { stage, stageDense, unstage } from "./operands.js";
 import type { WasmRuntime } from "./runtime.js";
 import { geometryFields } from "./window.js";
 
@@ -34,9 +33,8 @@ export function directConv2dOn(rt: WasmRuntime, x: Storage, xl: Layout, w: Stora
   rt.reset();
   const sx = stage(rt, x, xl);
   if (sx.strides[3] !== 1) return null;
-  const dense = (values: Storage, layout: Layout) => (layout.isContiguous() ? values.subarray(layout.offset, layout.offset + layout.size) : jsBackend.copy(values, layout, "float32")) as Float32Array;
-  const weight = stageArray(rt, dense(w, wl));
-  const biasPtr = bias !== null && bl !== null ? stageArray(rt, dense(bias, bl)) : 0;
+  const weight = stageDense(rt, w, wl);
+  const biasPtr = bias !== null && bl !== null ? stageDense(rt, bias, bl) : 0;
   const size = g.batch * g.outChannels * g.outHeight * g.outWidth;
   const out = rt.alloc(size * 4);
   const args = rt.alloc(23 * 4);

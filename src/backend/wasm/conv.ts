@@ -2,7 +2,7 @@ import type { Storage } from "../../core/dtype.js";
 import { Layout } from "../../core/layout.js";
 import type { ConvGeometry, ConvGrads, ConvGradsWanted } from "../backend.js";
 import { jsBackend } from "../js/index.js";
-import { stage, stageArray, unstage } from "./operands.js";
+import { stage, stageDense, unstage } from "./operands.js";
 import { directApplies, directConv2dOn } from "./conv-direct.js";
 import type { WasmRuntime } from "./runtime.js";
 import { geometryFields } from "./window.js";
@@ -35,12 +35,6 @@ function sizes(g: ConvGeometry) {
   const length = g.outHeight * g.outWidth;
   const groupRows = (g.channels / g.groups) * g.kernelHeight * g.kernelWidth; // K per group
   return { length, columns: g.batch * length, groupRows, rows: g.groups * groupRows, groupOut: g.outChannels / g.groups };
-}
-
-/** The weight [O, C/g, kH, kW] staged as a dense [O, K/g] matrix. */
-function stageWeight(rt: WasmRuntime, w: Storage, wl: Layout): number {
-  const dense = wl.isContiguous() ? w.subarray(wl.offset, wl.offset + wl.size) : jsBackend.copy(w, wl, "float32");
-  return stageArray(rt, dense as Float32Array);
 }
 
 const roundUp = (value: number, multiple: number) => Math.ceil(value / multiple) * multiple;
@@ -97,10 +91,11 @@ export function im2colConv2dOn(rt: WasmRuntime, x: Storage, xl: Layout, w: Stora
   const { columns } = sizes(g);
   rt.reset();
   const sx = stage(rt, x, xl);
-  const weight = stageWeight(rt, w, wl);
+  // The weight [O, C/g, kH, kW] as a dense [O, K/g] matrix.
+  const weight = stageDense(rt, w, wl);
   const out = rt.alloc(g.outChannels * columns * 4);
   // The kernel reads whole 4-row tiles of the bias.
-  const biasPtr = bias !== null && bl !== null ? stageArray(rt, jsBackend.copy(bias, bl, "float32") as Float32Array, 8) : 0;
+  const biasPtr = bias !== null && bl !== null ? stageDense(rt, bias, bl, 8) : 0;
   const { chunk, shares, buffers, bufferBytes, scratch } = sampleTasks(rt, g, false, false);
   const args = rt.alloc(33 * 4);
   rt.i32(args, 33).set([
@@ -130,7 +125,7 @@ export function im2colConv2dBackwardOn(rt: WasmRuntime, grad: Storage, gl: Layou
   if (!want.weight && !want.input) return result;
 
   const sx = want.weight ? stage(rt, x, xl) : { ptr: 0, strides: [0, 0, 0, 0] };
-  const weight = want.input ? stageWeight(rt, w, wl) : 0;
+  const weight = want.input ? stageDense(rt, w, wl) : 0;
   const inputSize = g.batch * g.channels * g.inHeight * g.inWidth;
   const inputGrad = want.input ? rt.alloc(inputSize * 4) : 0;
   const { chunk, shares, buffers, bufferBytes, scratch } = sampleTasks(rt, g, true, want.input);

@@ -58,6 +58,15 @@ export function stageArray(rt: WasmRuntime, values: Float32Array | Int32Array | 
   return ptr;
 }
 
+/**
+ * Stages a view's elements in row-major order as a dense array (as stageArray): a contiguous
+ * view's window of its storage as it is, any other view through a dense copy first.
+ */
+export function stageDense(rt: WasmRuntime, values: Storage, layout: Layout, slack = 0): number {
+  const dense = layout.isContiguous() ? values.subarray(layout.offset, layout.offset + layout.size) : jsBackend.copy(values, layout, "float32");
+  return stageArray(rt, dense as Float32Array, slack);
+}
+
 interface NodeBuffer {
   allocUnsafeSlow(bytes: number): Uint8Array;
 }

@@ -58,17 +58,17 @@ function streamChunks(rt: WasmRuntime, kernel: "adamUpdate" | "sgdMomentumUpdate
   };
   // A chunk's kernel in two shares: the worker takes the first at once, the caller the second once
   // the next chunk is staged, unless the worker got there first.
-  const start = (c: number): boolean => {
+  const launch = (c: number): boolean => {
     const started = rt.startDetached(kernel, slots[c % 2].args, 2);
     if (!started) rt.run(kernel, slots[c % 2].args, 1);
     return started;
   };
   stageChunk(0);
-  let detached = start(0);
+  let detached = launch(0);
   for (let c = 0; c < chunks; c++) {
     if (c + 1 < chunks) stageChunk(c + 1);
     if (detached) rt.finishDetached();
-    if (c + 1 < chunks) detached = start(c + 1);
+    if (c + 1 < chunks) detached = launch(c + 1);
     copyBack(c);
   }
 }

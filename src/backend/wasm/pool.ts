@@ -8,7 +8,7 @@ import { geometryFields } from "./window.js";
 // Elements (read or written) per thread below which waking a thread costs more than it saves.
 const MIN_ELEMENTS_PER_THREAD = 64 * 1024;
 // The args block of kernels/pool.ts: 8 operand fields, 14 geometry fields, the divisor override
-// (field 22, f32), max pooling backward's folded ReLU output (0: none) and max pooling's ReLU-first flag.
+// (field 22, f32), max pooling backward's pooled values for a folded ReLU (0: none) and max pooling's ReLU-first flag.
 const ARGS = 25;
 const DIVISOR_FIELD = 22;
 
@@ -20,7 +20,7 @@ function sharesFor(rt: WasmRuntime, elements: number, g: WindowGeometry): number
 interface PoolExtras {
   /** Average pooling's divisor rule. */
   divisor?: AvgPoolDivisor;
-  /** maxPoolBackward: the address of a ReLU output whose backward is folded in. */
+  /** maxPoolBackward: the address of the forward's pooled values, when a ReLU's backward is folded in. */
   reluPooled?: number;
   /** maxPool: pool relu(x). */
   reluFirst?: boolean;

@@ -353,20 +353,20 @@ export class WasmRuntime {
    * threads (rounded up) and returns when all are done.
    */
   run(kernel: KernelName, args: number, shares: number, perThread = SHARES_PER_THREAD): void {
+    const id = KERNELS.indexOf(kernel);
     if (this.ctrl === null || shares <= 1) {
-      const fn = this.kernels[KERNELS.indexOf(kernel)];
-      for (let share = 0; share < shares; share++) fn(args, share, shares);
+      for (let share = 0; share < shares; share++) this.kernels[id](args, share, shares);
       return;
     }
-    this.post(kernel, args, shares, this.readyWorkers.slice(0, Math.ceil(shares / perThread) - 1));
-    this.join(kernel, args, shares);
+    this.post(id, args, shares, this.readyWorkers.slice(0, Math.ceil(shares / perThread) - 1));
+    this.join(id, args, shares);
   }
 
-  /** Publishes a job in the control block and wakes the `helpers` (worker indices) for it. */
-  private post(kernel: KernelName, args: number, shares: number, helpers: readonly number[]): void {
+  /** Publishes a job (kernel `id`) in the control block and wakes the `helpers` (worker indices) for it. */
+  private post(id: number, args: number, shares: number, helpers: readonly number[]): void {
     const ctrl = this.ctrl!;
     const job = (Atomics.add(ctrl, C.job, 1) + 1) & 0xfffff;
-    Atomics.store(ctrl, C.kernel, KERNELS.indexOf(kernel));
+    Atomics.store(ctrl, C.kernel, id);
     Atomics.store(ctrl, C.args, args);
     Atomics.store(ctrl, C.shares, shares);
     Atomics.store(ctrl, C.done, 0);
@@ -388,14 +388,14 @@ export class WasmRuntime {
   startDetached(kernel: KernelName, args: number, shares = 1): boolean {
     this.refreshReady();
     if (this.ctrl === null || this.readyWorkers.length === 0) return false;
-    this.post(kernel, args, shares, [this.readyWorkers[0]]);
+    this.post(KERNELS.indexOf(kernel), args, shares, [this.readyWorkers[0]]);
     return true;
   }
 
   /** Joins the job `startDetached` started: runs the shares no worker has claimed yet, then waits for the others. */
   finishDetached(): void {
     const ctrl = this.ctrl!;
-    this.join(KERNELS[Atomics.load(ctrl, C.kernel)], Atomics.load(ctrl, C.args), Atomics.load(ctrl, C.shares));
+    this.join(Atomics.load(ctrl, C.kernel), Atomics.load(ctrl, C.args), Atomics.load(ctrl, C.shares));
   }
 
   /**
@@ -403,9 +403,9 @@ export class WasmRuntime {
    * waits for those the workers hold, even if one of its own failed (all but that one): the
    * arena is reused next.
    */
-  private join(kernel: KernelName, args: number, shares: number): void {
+  private join(id: number, args: number, shares: number): void {
     const ctrl = this.ctrl!;
-    const fn = this.kernels[KERNELS.indexOf(kernel)];
+    const fn = this.kernels[id];
     try {
       for (;;) {
         const next = Atomics.load(ctrl, C.next);
@@ -420,7 +420,7 @@ export class WasmRuntime {
       throw error;
     }
     this.awaitShares(shares);
-    if (Atomics.load(ctrl, C.error) !== 0) fail("wasm", `kernel ${kernel} failed in a worker thread`);
+    if (Atomics.load(ctrl, C.error) !== 0) fail("wasm", `kernel ${KERNELS[id]} failed in a worker thread`);
   }
 
   /**

@@ -1,8 +1,7 @@
 import type { Storage } from "../../core/dtype.js";
 import type { Layout } from "../../core/layout.js";
 import type { ConvGeometry, ConvGrads, ConvGradsWanted } from "../backend.js";
-import { jsBackend } from "../js/index.js";
-import { stage, stageArray, unstage, type Staged } from "./operands.js";
+import { stage, stageDense, unstage, type Staged } from "./operands.js";
 import type { WasmRuntime } from "./runtime.js";
 
 /**
@@ -192,7 +191,7 @@ export function winogradConv2dOn(rt: WasmRuntime, x: Storage, xl: Layout, w: Sto
   rt.reset();
   const sx = stage(rt, x, xl);
   const weights = transformWeights(rt, stage(rt, w, wl), g, false);
-  const biasPtr = bias !== null && bl !== null ? stageArray(rt, jsBackend.copy(bias, bl, "float32") as Float32Array) : 0;
+  const biasPtr = bias !== null && bl !== null ? stageDense(rt, bias, bl) : 0;
   const length = g.outHeight * g.outWidth;
   const size = g.batch * g.outChannels * length;
   const out = { ptr: rt.alloc(size * 4), strides: [g.outChannels * length, length, g.outWidth, 1] };
