@@ -2,11 +2,7 @@
 // the GEMMs around them): the softmax of the scaled, masked scores and its gradient, in place
 // over contiguous [B, L, S] score rows. Rows are split across shares.
 import { expv } from "./math";
-
-// @ts-ignore: decorator
-@inline function hsum(v: v128): f32 {
-  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
-}
+import { laneSum } from "./simd";
 
 // @ts-ignore: decorator
 @inline function hmax(v: v128): f32 {
@@ -81,7 +77,7 @@ export function attentionSoftmax(args: usize, share: i32, shares: i32): void {
       store<f32>(row + (<usize>j << 2), e);
       ssum += e;
     }
-    const SUM = f32x4.splat(hsum(vsum) + ssum);
+    const SUM = f32x4.splat(laneSum(vsum) + ssum);
     // Pass 3: normalise; the causally hidden columns are exp(-inf) = 0 (NaN when the row has no finite max).
     j = 0;
     for (; j + 4 <= n; j += 4) v128.store(row + (<usize>j << 2), f32x4.div(v128.load(row + (<usize>j << 2)), SUM));
@@ -122,7 +118,7 @@ export function attentionSoftmaxBackward(args: usize, share: i32, shares: i32): 
       store<f32>(g + (<usize>j << 2), t);
       sdot += t;
     }
-    const dot = hsum(vdot) + sdot;
+    const dot = laneSum(vdot) + sdot;
     const DOT = f32x4.splat(dot);
     j = 0;
     for (; j + 4 <= n; j += 4) {

@@ -1,6 +1,7 @@
 // The fused convolution: forward pass, backward pass, and their helpers.
 import { gemmBlockedPrepacked, gemmPackColumns, gemmPackRows, gemmScratchBytes, gemmTile, gemmTileAdd, MR, NR } from "./gemm";
 import { addInto } from "./reduce";
+import { laneSum } from "./simd";
 import { foldRows, foldTarget, foldTile, geometry, packWindowColumns, packWindowRows, windowColumns } from "./window";
 
 // A share's buffer (bytes from its start): 8 rowInfo entries, one GEMM tile, the column table of
@@ -95,7 +96,7 @@ export function convGradRows(args: usize, tid: i32, nthreads: i32): void {
       dst += <usize>length * 4;
     }
     if (biasOut != 0) {
-      sum += f32x4.extract_lane(sum4, 0) + f32x4.extract_lane(sum4, 1) + f32x4.extract_lane(sum4, 2) + f32x4.extract_lane(sum4, 3);
+      sum += laneSum(sum4);
       store<f32>(biasOut + <usize>o * 4, sum);
     }
   }

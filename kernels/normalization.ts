@@ -1,6 +1,7 @@
 // Layer normalization over contiguous rows, forward and backward, one range of rows per share.
 // Sums run in four f32x4 lanes (as the reduce kernels do); the JS reference is
 // src/backend/js/normalization.ts.
+import { laneSum } from "./simd";
 
 /** Sum of `count` floats at p. */
 // @ts-ignore: decorator
@@ -8,7 +9,7 @@
   let acc = f32x4.splat(0);
   let i = 0;
   for (; i + 4 <= count; i += 4) acc = f32x4.add(acc, v128.load(p + <usize>i * 4));
-  let s = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+  let s = laneSum(acc);
   for (; i < count; i++) s += load<f32>(p + <usize>i * 4);
   return s;
 }
@@ -43,7 +44,7 @@ export function layerNormForward(args: usize, tid: i32, nthreads: i32): void {
       const d = f32x4.sub(v128.load(row + <usize>i * 4), meanV);
       acc = f32x4.add(acc, f32x4.mul(d, d));
     }
-    let squares = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+    let squares = laneSum(acc);
     for (; i < size; i++) {
       const d = load<f32>(row + <usize>i * 4) - mean;
       squares += d * d;
@@ -117,8 +118,8 @@ export function layerNormBackward(args: usize, tid: i32, nthreads: i32): void {
       sumA = f32x4.add(sumA, gy);
       sumB = f32x4.add(sumB, f32x4.mul(gy, xhat));
     }
-    let a = f32x4.extract_lane(sumA, 0) + f32x4.extract_lane(sumA, 1) + f32x4.extract_lane(sumA, 2) + f32x4.extract_lane(sumA, 3);
-    let b = f32x4.extract_lane(sumB, 0) + f32x4.extract_lane(sumB, 1) + f32x4.extract_lane(sumB, 2) + f32x4.extract_lane(sumB, 3);
+    let a = laneSum(sumA);
+    let b = laneSum(sumB);
     for (; i < size; i++) {
       let gy = load<f32>(gRow + <usize>i * 4);
       if (weight != 0) gy *= load<f32>(weight + <usize>i * 4);
