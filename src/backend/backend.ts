@@ -233,6 +233,11 @@ export interface Backend {
    */
   maxPool(x: Storage, xl: Layout, g: WindowGeometry, reluFirst?: boolean): { values: Storage; indices: Int32Array };
   /**
+   * maxPool(conv2d(x, w, bias, conv), pool, reluFirst) in one call: the same values and indices,
+   * without the convolution's output leaving the backend.
+   */
+  conv2dMaxPool(x: Storage, xl: Layout, w: Storage, wl: Layout, bias: Storage | null, bl: Layout | null, conv: ConvGeometry, pool: WindowGeometry, reluFirst: boolean): { values: Storage; indices: Int32Array };
+  /**
    * Max pooling's gradient: zeros [N, C, H, W], then each plane's input[indices[o]] += grad[o]
    * (indices past the plane dropped). With `reluPooled` (the forward's values, dense [N, C, outH,
    * outW], when it pooled a ReLU's output) a ReLU's backward is folded in: o adds nothing where

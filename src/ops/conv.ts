@@ -2,6 +2,8 @@ import type { ConvGeometry } from "../backend/backend.js";
 import { backend } from "../backend/registry.js";
 import { fail, fmtShape } from "../core/errors.js";
 import { Tensor } from "../tensor/tensor.js";
+import { isGradEnabled } from "../autograd/grad-mode.js";
+import { canDeferConv, deferConv } from "./deferred-conv.js";
 import { fromStorage, record } from "./util.js";
 import { windowGeometry, type WindowOptions } from "./window.js";
 
@@ -11,6 +13,8 @@ import { windowGeometry, type WindowOptions } from "./window.js";
  * GEMM's epilogue; the backward pass is its own kernel call (the input gradient is a GEMM plus
  * col2im, the weight gradient a GEMM over the columns, the bias gradient a row sum), so the tape
  * holds one node. Shapes are checked by the caller (F.conv2d); this checks what the kernels need.
+ * A recorded convolution with a large output may be deferred (./deferred-conv.ts) so that max
+ * pooling can fuse with it.
  */
 export function conv2dOp(x: Tensor, weight: Tensor, bias: Tensor | null, options: WindowOptions & { groups: number }): Tensor {
   const [outChannels, inPerGroup] = weight.shape;
@@ -23,8 +27,11 @@ export function conv2dOp(x: Tensor, weight: Tensor, bias: Tensor | null, options
   }
   const g: ConvGeometry = { ...windowGeometry("conv2d", x.shape, { ...options, padValue: 0 }), groups: options.groups, outChannels };
   const shape = [g.batch, outChannels, g.outHeight, g.outWidth];
-  const out = fromStorage(backend().conv2d(x.storage, x.layout, weight.storage, weight.layout, bias?.storage ?? null, bias?.layout ?? null, g), shape, "float32");
   const inputs = bias === null ? [x, weight] : [x, weight, bias];
+  const recorded = isGradEnabled() && inputs.some((t) => t.requiresGrad);
+  const out = recorded && canDeferConv(x, weight, bias, g)
+    ? deferConv(x, weight, bias, g)
+    : fromStorage(backend().conv2d(x.storage, x.layout, weight.storage, weight.layout, bias?.storage ?? null, bias?.layout ?? null, g), shape, "float32");
   return record("conv2d", out, inputs, (grad) => {
     const want = { input: x.requiresGrad, weight: weight.requiresGrad, bias: bias?.requiresGrad ?? false };
     const grads = backend().conv2dBackward(grad.storage, grad.layout, x.storage, x.layout, weight.storage, weight.layout, g, want);

@@ -6,7 +6,7 @@ import { defaultGenerator, type Generator } from "../core/rng.js";
 import { broadcastShapes, sameShape } from "../core/shape.js";
 import { promoteTypes } from "../core/dtype.js";
 import { Tensor, type TensorOrScalar } from "../tensor/tensor.js";
-import { computeReadersOf } from "./deferred-relu.js";
+import { computeReadersOf } from "./deferred.js";
 import { scalarTensor } from "./elementwise.js";
 
 /**
@@ -24,7 +24,7 @@ function checkWritable(op: string, target: Tensor, value?: Tensor): void {
 function write(op: string, target: Tensor, value: Tensor): void {
   const shape = broadcastShapes(op, target.shape, value.shape);
   if (!sameShape(shape, target.shape)) fail(op, `cannot write a value of shape ${fmtShape(value.shape)} into a tensor of shape ${fmtShape(target.shape)}`);
-  // A deferred ReLU of the target must see the values from before this write.
+  // A deferred output reading the target must see the values from before this write.
   computeReadersOf(target.storage);
   backend().assign(target.storage, target.layout, value.storage, value.layout.expand(target.shape));
 }

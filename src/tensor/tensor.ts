@@ -52,7 +52,7 @@ export class Tensor {
   /**
    * @internal A tensor whose storage `compute` makes on first access to `storage` (anything that reads the
    * elements). An op can then skip writing an output that the next op can read from its input
-   * instead (ops/deferred-relu.ts); for everyone else it behaves as any tensor.
+   * instead (ops/deferred.ts); for everyone else it behaves as any tensor.
    */
   static deferred(compute: () => Storage, layout: Layout, dtype: DType): Tensor {
     const t = new Tensor(EMPTY, layout, dtype);

@@ -2,8 +2,9 @@
 // (the wasm backend's oracle). Window bounds follow PyTorch's CPU kernels (MaxPoolKernel.cpp,
 // AvgPoolKernel.cpp) line for line, so ceil-mode windows, ties and NaN behave the same.
 import type { Storage } from "../../core/dtype.js";
-import type { Layout } from "../../core/layout.js";
-import type { AvgPoolDivisor, WindowGeometry } from "../backend.js";
+import { Layout } from "../../core/layout.js";
+import type { AvgPoolDivisor, ConvGeometry, WindowGeometry } from "../backend.js";
+import { conv2d } from "./conv.js";
 
 /** Each output's input element is at offset + n*sN + c*sC + h*sH + w*sW. */
 function planeOffsets(xl: Layout, g: WindowGeometry): number[] {
@@ -11,6 +12,12 @@ function planeOffsets(xl: Layout, g: WindowGeometry): number[] {
   const offsets: number[] = [];
   for (let n = 0; n < g.batch; n++) for (let c = 0; c < g.channels; c++) offsets.push(xl.offset + n * sn + c * sc);
   return offsets;
+}
+
+/** Max pooling of a convolution's output (of its ReLU with `reluFirst`): the two kernels one after the other. */
+export function conv2dMaxPool(x: Storage, xl: Layout, w: Storage, wl: Layout, bias: Storage | null, bl: Layout | null, conv: ConvGeometry, pool: WindowGeometry, reluFirst: boolean): { values: Float32Array; indices: Int32Array } {
+  const out = conv2d(x, xl, w, wl, bias, bl, conv);
+  return maxPool(out, Layout.contiguous([conv.batch, conv.outChannels, conv.outHeight, conv.outWidth]), pool, reluFirst);
 }
 
 /** The first in-bounds start of a dilated window starting at `start` (PyTorch steps by the dilation). */

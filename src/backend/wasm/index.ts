@@ -1,5 +1,5 @@
 import type { DType, Storage } from "../../core/dtype.js";
-import type { Layout } from "../../core/layout.js";
+import { Layout } from "../../core/layout.js";
 import type { AttentionSpec, AvgPoolDivisor, Backend, BinaryOp, ConvGeometry, ConvGrads, ConvGradsWanted, ReduceOp, UnaryOp, WindowGeometry } from "../backend.js";
 import { jsBackend } from "../js/index.js";
 import { registerBackend } from "../registry.js";
@@ -124,6 +124,17 @@ export const wasmBackend: Backend = {
   maxPool(x: Storage, xl: Layout, g: WindowGeometry, reluFirst = false): { values: Storage; indices: Int32Array } {
     if (xl.size < MIN_POOL_ELEMENTS || !(x instanceof Float32Array)) return jsBackend.maxPool(x, xl, g, reluFirst);
     return maxPoolOn(wasmRuntime(), x, xl, g, reluFirst);
+  },
+  conv2dMaxPool(x: Storage, xl: Layout, w: Storage, wl: Layout, bias: Storage | null, bl: Layout | null, conv: ConvGeometry, pool: WindowGeometry, reluFirst: boolean): { values: Storage; indices: Int32Array } {
+    // In a result scope the convolution's output stays in wasm memory, where pooling reads it.
+    wasmBackend.openResultScope();
+    try {
+      const out = wasmBackend.conv2d(x, xl, w, wl, bias, bl, conv);
+      const { values, indices } = wasmBackend.maxPool(out, Layout.contiguous([conv.batch, conv.outChannels, conv.outHeight, conv.outWidth]), pool, reluFirst);
+      return { values: wasmBackend.keepAfterScope(values), indices };
+    } finally {
+      wasmBackend.closeResultScope();
+    }
   },
   maxPoolBackward(grad: Storage, gradLayout: Layout, indices: Int32Array, g: WindowGeometry, reluPooled: Float32Array | null = null): Storage {
     if (g.batch * g.channels * g.inHeight * g.inWidth < MIN_POOL_ELEMENTS || !(grad instanceof Float32Array)) return jsBackend.maxPoolBackward(grad, gradLayout, indices, g, reluPooled);

@@ -7,6 +7,7 @@ import { backend } from "../../backend/registry.js";
 import { fail, fmtShape } from "../../core/errors.js";
 import { cat } from "../../ops/shape.js";
 import { canFoldRelu, markReluFolded } from "../../autograd/relu-fold.js";
+import { pendingConv } from "../../ops/deferred-conv.js";
 import { pendingReluInput } from "../../ops/deferred-relu.js";
 import { fromStorage, record } from "../../ops/util.js";
 import { unfold } from "../../ops/window.js";
@@ -157,10 +158,15 @@ function maxPool(op: string, spatial: 1 | 2, input: Tensor, kernelSize: number |
     const dilation = lift(op, "dilation", options.dilation ?? 1, spatial, 1, 1);
     const g = kernelGeometry(x, poolGeometry(op, x, kernel, stride, padding, dilation, options.ceilMode ?? false));
     const shape = [g.batch, g.channels, g.outHeight, g.outWidth];
-    // A ReLU output not computed yet (ops/deferred-relu.ts) is pooled from its input.
+    // A ReLU output not computed yet (ops/deferred-relu.ts) is pooled from its input, and a
+    // convolution's output not computed yet (ops/deferred-conv.ts) in the same backend call as
+    // the convolution.
     const reluInput = pendingReluInput(x);
     const source = reluInput ?? x;
-    const { values, indices } = backend().maxPool(source.storage, source.layout, g, reluInput !== null);
+    const conv = pendingConv(source);
+    const { values, indices } = conv !== null
+      ? backend().conv2dMaxPool(conv.x, conv.xl, conv.weight, conv.wl, conv.bias, conv.bl, conv.g, g, reluInput !== null)
+      : backend().maxPool(source.storage, source.layout, g, reluInput !== null);
     // The gradient goes to each window's (first) maximum, the element its index names. When x is
     // a ReLU's output, the ReLU's backward is folded in where possible (autograd/relu-fold.ts).
     const out = record(op, fromStorage(values, shape, "float32"), [x], (grad) => {
