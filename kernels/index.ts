@@ -5,6 +5,7 @@ export { matmul, gemmScratchBytes, gemmPackB, gemmPackedBBytes } from "./gemm";
 export { unfold, fold } from "./window";
 export { convGradRows, convForward, convBackward } from "./conv";
 export { convDirectForward } from "./conv-direct";
+export { convWeightGradFromMaxPool } from "./conv-pool";
 export { winogradScratchBytes, winogradWeights, winogradForward, winogradBackward, winogradWeightGrad } from "./winograd";
 export { binary, unary } from "./elementwise";
 export { reduce, sumPartials } from "./reduce";

@@ -130,7 +130,8 @@ function walk(order: Tensor[], grads: Map<Tensor, Tensor>, owned: Set<Tensor>, f
         if (g instanceof RegionGradient) {
           accumulateRegion(grads, owned, input, g);
         } else {
-          gradientStorages.set(g.storage, (gradientStorages.get(g.storage) ?? 0) + 1);
+          // A deferred gradient not computed yet shares no storage (and is not computed just for this).
+          if (g.isMaterialized) gradientStorages.set(g.storage, (gradientStorages.get(g.storage) ?? 0) + 1);
           accumulate(grads, owned, input, g);
         }
       });

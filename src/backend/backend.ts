@@ -225,6 +225,12 @@ export interface Backend {
   /** conv2d's gradients from d(output) [N, O, outH, outW]: each of input, weight and bias only where `want` asks (else null). */
   conv2dBackward(grad: Storage, gl: Layout, x: Storage, xl: Layout, weight: Storage, wl: Layout, g: ConvGeometry, want: ConvGradsWanted): ConvGrads;
   /**
+   * conv2dBackward of the gradient maxPoolBackward(poolGrad, poolGradLayout, indices, pool,
+   * reluPooled) gives (the convolution's output is the pooled input), without necessarily
+   * scattering that gradient: the weight and bias gradients are sums over the pooled outputs.
+   */
+  conv2dBackwardFromMaxPool(poolGrad: Storage, poolGradLayout: Layout, indices: Int32Array, pool: WindowGeometry, reluPooled: Float32Array | null, x: Storage, xl: Layout, weight: Storage, wl: Layout, g: ConvGeometry, want: ConvGradsWanted): ConvGrads;
+  /**
    * Max pooling of float32 [N, C, H, W] (any strides) -> values and int32 argmax indices, both
    * [N, C, outH, outW] contiguous. Indices are flat (h * W + w) within the input plane; windows
    * clip to the input (padding never wins), ties keep the first maximum and NaN wins, as in PyTorch.

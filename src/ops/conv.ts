@@ -4,6 +4,7 @@ import { fail, fmtShape } from "../core/errors.js";
 import { Tensor } from "../tensor/tensor.js";
 import { isGradEnabled } from "../autograd/grad-mode.js";
 import { canDeferConv, deferConv } from "./deferred-conv.js";
+import { pendingMaxPoolGradient } from "./deferred-pool-gradient.js";
 import { fromStorage, record } from "./util.js";
 import { windowGeometry, type WindowOptions } from "./window.js";
 
@@ -34,7 +35,11 @@ export function conv2dOp(x: Tensor, weight: Tensor, bias: Tensor | null, options
     : fromStorage(backend().conv2d(x.storage, x.layout, weight.storage, weight.layout, bias?.storage ?? null, bias?.layout ?? null, g), shape, "float32");
   return record("conv2d", out, inputs, (grad) => {
     const want = { input: x.requiresGrad, weight: weight.requiresGrad, bias: bias?.requiresGrad ?? false };
-    const grads = backend().conv2dBackward(grad.storage, grad.layout, x.storage, x.layout, weight.storage, weight.layout, g, want);
+    // Max pooling's gradient, not scattered yet (./deferred-pool-gradient.ts), when no input gradient needs it scattered.
+    const pooled = want.input ? null : pendingMaxPoolGradient(grad);
+    const grads = pooled !== null
+      ? backend().conv2dBackwardFromMaxPool(pooled.grad.storage, pooled.grad.layout, pooled.indices, pooled.g, pooled.reluPooled, x.storage, x.layout, weight.storage, weight.layout, g, want)
+      : backend().conv2dBackward(grad.storage, grad.layout, x.storage, x.layout, weight.storage, weight.layout, g, want);
     const result = [
       grads.input && fromStorage(grads.input, x.shape, "float32"),
       grads.weight && fromStorage(grads.weight, weight.shape, "float32"),

@@ -152,3 +152,62 @@ test("only recorded convolutions with outputs large next to what they copy are d
   const big = flint.randn([64, 32, 5, 5]).requiresGrad_();
   assert.equal(F.conv2d(flint.randn([8, 32, 12, 12]), big).isMaterialized, true, "51,200 weights for a 32,768-element output");
 });
+
+// Max pooling's gradient going straight to a first layer's convolution is handed over unscattered
+// (src/ops/deferred-pool-gradient.ts): the backend sums over the pooled outputs.
+
+/** The parameter gradients of maxPool(relu?(conv2d(x))), with the convolution output's gradient observed (scattered) or not, and how often maxPoolBackward ran. */
+function firstLayerGradients(c: Case, seed: number, observeConvGradient: boolean, inputRequiresGrad = false) {
+  const { x, weight, bias } = operands(c, seed);
+  if (inputRequiresGrad) x.requiresGrad_();
+  const y = F.conv2d(x, weight, bias, { padding: c.convPadding });
+  if (observeConvGradient) y.retainGrad();
+  const activated = c.relu ? F.relu(y) : y;
+  const pooled = F.maxPool2d(activated, c.pool.kernel, { stride: c.pool.stride, padding: c.pool.padding });
+  flint.manualSeed(seed + 1);
+  const weights = flint.randn(pooled.shape as number[]);
+  const be = backend();
+  const scatter = be.maxPoolBackward;
+  let scatters = 0;
+  be.maxPoolBackward = (...args) => {
+    scatters++;
+    return scatter.apply(be, args);
+  };
+  try {
+    pooled.mul(weights).sum().backward();
+  } finally {
+    be.maxPoolBackward = scatter;
+  }
+  return { dw: weight.grad!.data() as Float32Array, db: bias.grad!.data() as Float32Array, dx: x.grad?.data() as Float32Array | undefined, dy: y.grad?.data(), scatters };
+}
+
+function assertClose(actual: Float32Array, expected: Float32Array, label: string): void {
+  const scale = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  const error = actual.reduce((m, v, i) => Math.max(m, Math.abs(v - expected[i])), 0);
+  assert.ok(error <= 1e-5 * Math.max(1, scale), `${label}: differs by ${error} (scale ${scale})`);
+}
+
+for (const name of ["js", "wasm"] as const) {
+  test(`${name}: a first layer's weight and bias gradients from the unscattered pooling gradient equal the scattered ones`, () => {
+    onBackend(name, () => {
+      CASES.forEach((c, i) => {
+        const unscattered = firstLayerGradients(c, 40 + i, false);
+        const scattered = firstLayerGradients(c, 40 + i, true);
+        assert.equal(scattered.scatters, 1, `case ${i}: observing the convolution's gradient scatters it`);
+        if (name === "wasm" && c.convPadding === 0) assert.equal(unscattered.scatters, 0, `case ${i}: nothing scattered`);
+        assertClose(unscattered.dw, scattered.dw, `case ${i}: weight gradient`);
+        assertClose(unscattered.db, scattered.db, `case ${i}: bias gradient`);
+        assert.ok(scattered.dy !== undefined && scattered.dy.some((v) => v !== 0), `case ${i}: the observed gradient`);
+      });
+    });
+  });
+}
+
+test("an input that requires grad gets its gradient through the scattered pooling gradient", () => {
+  const c = CASES[2];
+  const withInput = firstLayerGradients(c, 50, false, true);
+  const observed = firstLayerGradients(c, 50, true, true);
+  assert.equal(withInput.scatters, 1);
+  assert.deepEqual(withInput.dx, observed.dx);
+  assert.deepEqual(withInput.dw, observed.dw);
+});

@@ -9,7 +9,7 @@ import { matmul } from "./matmul.js";
 import { layerNorm, layerNormBackward } from "./normalization.js";
 import { crossEntropyBackward, crossEntropyForward } from "./loss.js";
 import { adamUpdate, sgdMomentumUpdate } from "./optim.js";
-import { avgPool, avgPoolBackward, conv2dMaxPool, maxPool, maxPoolBackward } from "./pool.js";
+import { avgPool, avgPoolBackward, conv2dBackwardFromMaxPool, conv2dMaxPool, maxPool, maxPoolBackward } from "./pool.js";
 import { recurrenceBackward, recurrenceForward } from "./recurrent.js";
 import { reduce } from "./reduce.js";
 import { fold, unfold } from "./window.js";
@@ -32,6 +32,7 @@ export const jsBackend: Backend = {
   fold,
   conv2d,
   conv2dBackward,
+  conv2dBackwardFromMaxPool,
   maxPool,
   conv2dMaxPool,
   maxPoolBackward,

@@ -3,8 +3,8 @@
 // AvgPoolKernel.cpp) line for line, so ceil-mode windows, ties and NaN behave the same.
 import type { Storage } from "../../core/dtype.js";
 import { Layout } from "../../core/layout.js";
-import type { AvgPoolDivisor, ConvGeometry, WindowGeometry } from "../backend.js";
-import { conv2d } from "./conv.js";
+import type { AvgPoolDivisor, ConvGeometry, ConvGrads, ConvGradsWanted, WindowGeometry } from "../backend.js";
+import { conv2d, conv2dBackward } from "./conv.js";
 
 /** Each output's input element is at offset + n*sN + c*sC + h*sH + w*sW. */
 function planeOffsets(xl: Layout, g: WindowGeometry): number[] {
@@ -149,4 +149,10 @@ export function avgPoolBackward(grad: Storage, gradLayout: Layout, g: WindowGeom
     }
   }
   return out;
+}
+
+/** The convolution's weight and bias gradients from max pooling's (of its output): the two backward kernels one after the other. */
+export function conv2dBackwardFromMaxPool(poolGrad: Storage, poolGradLayout: Layout, indices: Int32Array, pool: WindowGeometry, reluPooled: Float32Array | null, x: Storage, xl: Layout, weight: Storage, wl: Layout, g: ConvGeometry, want: ConvGradsWanted): ConvGrads {
+  const grad = maxPoolBackward(poolGrad, poolGradLayout, indices, pool, reluPooled);
+  return conv2dBackward(grad, Layout.contiguous([g.batch, g.outChannels, g.outHeight, g.outWidth]), x, xl, weight, wl, g, want);
 }

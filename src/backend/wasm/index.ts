@@ -7,6 +7,7 @@ import { binaryOn, unaryOn, wasmBinaryHandles, wasmUnaryHandles } from "./elemen
 import { attentionBackwardOn, attentionForwardOn } from "./attention.js";
 import { stridedAssignOn, stridedCopyOn } from "./copy.js";
 import { conv2dBackwardOn, conv2dOn } from "./conv.js";
+import { conv2dBackwardFromMaxPoolOn } from "./conv-pool.js";
 import { matmulOn } from "./matmul.js";
 import { copyOut } from "./operands.js";
 import { layerNormBackwardOn, layerNormOn } from "./normalization.js";
@@ -124,6 +125,12 @@ export const wasmBackend: Backend = {
   maxPool(x: Storage, xl: Layout, g: WindowGeometry, reluFirst = false): { values: Storage; indices: Int32Array } {
     if (xl.size < MIN_POOL_ELEMENTS || !(x instanceof Float32Array)) return jsBackend.maxPool(x, xl, g, reluFirst);
     return maxPoolOn(wasmRuntime(), x, xl, g, reluFirst);
+  },
+  conv2dBackwardFromMaxPool(poolGrad: Storage, poolGradLayout: Layout, indices: Int32Array, pool: WindowGeometry, reluPooled: Float32Array | null, x: Storage, xl: Layout, w: Storage, wl: Layout, g: ConvGeometry, want: ConvGradsWanted): ConvGrads {
+    if (convMacs(g) < MIN_MATMUL_MACS || !(poolGrad instanceof Float32Array) || !(x instanceof Float32Array)) {
+      return jsBackend.conv2dBackwardFromMaxPool(poolGrad, poolGradLayout, indices, pool, reluPooled, x, xl, w, wl, g, want);
+    }
+    return conv2dBackwardFromMaxPoolOn(wasmRuntime(), poolGrad, poolGradLayout, indices, pool, reluPooled, x, xl, w, wl, g, want);
   },
   conv2dMaxPool(x: Storage, xl: Layout, w: Storage, wl: Layout, bias: Storage | null, bl: Layout | null, conv: ConvGeometry, pool: WindowGeometry, reluFirst: boolean): { values: Storage; indices: Int32Array } {
     // In a result scope the convolution's output stays in wasm memory, where pooling reads it.

@@ -8,6 +8,7 @@ import { fail, fmtShape } from "../../core/errors.js";
 import { cat } from "../../ops/shape.js";
 import { canFoldRelu, markReluFolded } from "../../autograd/relu-fold.js";
 import { pendingConv } from "../../ops/deferred-conv.js";
+import { deferMaxPoolGradient, goesToConvolution } from "../../ops/deferred-pool-gradient.js";
 import { pendingReluInput } from "../../ops/deferred-relu.js";
 import { fromStorage, record } from "../../ops/util.js";
 import { unfold } from "../../ops/window.js";
@@ -169,10 +170,14 @@ function maxPool(op: string, spatial: 1 | 2, input: Tensor, kernelSize: number |
       : backend().maxPool(source.storage, source.layout, g, reluInput !== null);
     // The gradient goes to each window's (first) maximum, the element its index names. When x is
     // a ReLU's output, the ReLU's backward is folded in where possible (autograd/relu-fold.ts).
+    // A gradient going straight to a convolution is handed over unscattered (ops/deferred-pool-gradient.ts).
     const out = record(op, fromStorage(values, shape, "float32"), [x], (grad) => {
       const fold = canFoldRelu(x);
       // The ReLU's mask is needed only at each window's maximum, where its output is the pooled value.
-      const dx = fromStorage(backend().maxPoolBackward(grad.storage, grad.layout, indices, g, fold ? (values as Float32Array) : null), x.shape, "float32");
+      const reluPooled = fold ? (values as Float32Array) : null;
+      const dx = goesToConvolution(x, fold)
+        ? deferMaxPoolGradient({ grad, indices, g, reluPooled }, x.shape)
+        : fromStorage(backend().maxPoolBackward(grad.storage, grad.layout, indices, g, reluPooled), x.shape, "float32");
       if (fold) markReluFolded(dx, x);
       return [dx];
     });
