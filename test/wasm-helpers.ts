@@ -43,3 +43,21 @@ export function assertAllClose(actual: ArrayLike<number> | null, expected: Array
     if (!(Math.abs(a - e) <= atol + rtol * Math.abs(e))) assert.fail(`${label}: element ${i} is ${a}, expected ${e}`);
   }
 }
+
+/**
+ * Runs `body` with `rt.run` recording the name of every kernel it runs into the array `body`
+ * gets (clear it between calls to see one call's kernels); `rt.run` is restored after.
+ */
+export function withKernelLog(rt: WasmRuntime, body: (kernels: string[]) => void): void {
+  const kernels: string[] = [];
+  const run = rt.run;
+  rt.run = (kernel, ...rest) => {
+    kernels.push(kernel);
+    return run.call(rt, kernel, ...rest);
+  };
+  try {
+    body(kernels);
+  } finally {
+    rt.run = run;
+  }
+}

@@ -12,10 +12,12 @@ import { deferOutput } from "./deferred.js";
  * and the pooling as one backend call (conv2dMaxPool) that never hands the convolution's output
  * over: for LeNet's first layer, 2.9 MB copied out of wasm memory and back in per step. The
  * backward pass needs only the inputs, and anything else reading the output computes it on
- * first read, from the inputs as they were at the call: the weight and bias are copied then
- * (optimizers update parameters in place directly, and they are small next to the output), as
- * is an input that is a parameter; any other input is read in place, registered so that an
- * in-place write computes the output first.
+ * first read, from the inputs as they were at the call. The weight and bias are copied then
+ * (optimizers update parameters in place directly, and they are small next to the output), and
+ * so is an input that no recorded op produced (a batch of data, or a parameter): such a tensor
+ * often outlives many steps (a fixed batch), and registering every step's pending output on it
+ * would keep them all alive. An input a recorded op produced is read in place, registered so
+ * that an in-place write computes the output first.
  */
 
 const MIN_ELEMENTS = 16 * 1024;
@@ -44,9 +46,9 @@ export function canDeferConv(x: Tensor, weight: Tensor, bias: Tensor | null, g: 
   return outElements >= MIN_ELEMENTS && copies * MIN_OUTPUT_TO_COPIES <= outElements;
 }
 
-/** A parameter (a leaf that requires grad) is copied at the call; other inputs are read in place. */
+/** An input no recorded op produced is copied at the call; others are read in place. */
 function copiesInput(x: Tensor): boolean {
-  return x.gradFn === null && x.requiresGrad;
+  return x.gradFn === null;
 }
 
 /** conv2d(x, weight, bias) as a deferred tensor of shape [N, O, outH, outW]. */

@@ -29,6 +29,8 @@ function register(key: object, reader: Tensor): void {
 /**
  * A deferred float32 tensor of `shape` that `compute` makes on first read, from `reads` (the
  * inputs it reads in place, which must not change before then except through in-place ops).
+ * Each input's storage holds its pending readers until they are computed, so `reads` should be
+ * tensors that die with the step (op outputs), not long-lived ones.
  */
 export function deferOutput(shape: readonly number[], reads: readonly Tensor[], compute: () => Storage): Tensor {
   const out = Tensor.deferred(

@@ -11,7 +11,7 @@ import { directApplies } from "../../src/backend/wasm/conv-direct.js";
 import { conv2dOn } from "../../src/backend/wasm/conv.js";
 import { Layout } from "../../src/core/layout.js";
 import { pick, rng } from "../helpers.js";
-import { assertAllClose, wasmRuntimes } from "../wasm-helpers.js";
+import { assertAllClose, wasmRuntimes, withKernelLog } from "../wasm-helpers.js";
 
 function randomValues(r: () => number, n: number): Float32Array {
   return Float32Array.from({ length: n }, () => r() * 2 - 1);
@@ -34,13 +34,7 @@ function directConv(r: () => number): ConvGeometry {
 test("the direct convolution matches the JS backend on the geometries it takes", () => {
   const r = rng(77);
   for (const { label, rt } of wasmRuntimes()) {
-    const kernels: string[] = [];
-    const run = rt.run;
-    rt.run = (kernel, ...rest) => {
-      kernels.push(kernel);
-      return run.call(rt, kernel, ...rest);
-    };
-    try {
+    withKernelLog(rt, (kernels) => {
       for (let trial = 0; trial < 30; trial++) {
         const g = directConv(r);
         assert.ok(directApplies(g));
@@ -55,9 +49,7 @@ test("the direct convolution matches the JS backend on the geometries it takes",
         assert.deepEqual(kernels, ["convDirectForward"], `${label}: the direct kernel ran, ${JSON.stringify(g)}`);
         assertAllClose(got, want, 1e-5 * g.channels * g.kernelHeight * g.kernelWidth, `${label}, ${JSON.stringify(g)}, bias ${bias !== null}`);
       }
-    } finally {
-      rt.run = run;
-    }
+    });
   }
 });
 

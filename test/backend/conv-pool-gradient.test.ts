@@ -12,7 +12,7 @@ import { jsBackend } from "../../src/backend/js/index.js";
 import { conv2dBackwardFromMaxPoolOn, fromMaxPoolApplies } from "../../src/backend/wasm/conv-pool.js";
 import { Layout } from "../../src/core/layout.js";
 import { pick, rng } from "../helpers.js";
-import { assertAllClose, wasmRuntimes } from "../wasm-helpers.js";
+import { assertAllClose, wasmRuntimes, withKernelLog } from "../wasm-helpers.js";
 
 function randomValues(r: () => number, n: number): Float32Array {
   return Float32Array.from({ length: n }, () => r() * 2 - 1);
@@ -73,13 +73,7 @@ for (const takenByKernel of [true, false]) {
   test(`${takenByKernel ? "convolutions the kernel takes" : "convolutions it does not take (scattered)"}: weight and bias gradients from max pooling's gradient match the JS backend`, () => {
     const r = rng(takenByKernel ? 91 : 92);
     for (const { label, rt } of wasmRuntimes()) {
-      const kernels: string[] = [];
-      const run = rt.run;
-      rt.run = (kernel, ...rest) => {
-        kernels.push(kernel);
-        return run.call(rt, kernel, ...rest);
-      };
-      try {
+      withKernelLog(rt, (kernels) => {
         for (let trial = 0; trial < 25; trial++) {
           const c = randomCase(r, takenByKernel);
           const want = { input: !takenByKernel && r() < 0.5, weight: true, bias: r() < 0.7 };
@@ -97,9 +91,7 @@ for (const takenByKernel of [true, false]) {
           if (want.input) assertAllClose(got.input as Float32Array, expected.input as Float32Array, 1e-5 * taps, `input: ${context}`);
           else assert.equal(got.input, null);
         }
-      } finally {
-        rt.run = run;
-      }
+      });
     }
   });
 }
