@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { AdamUpdate, SgdMomentumUpdate } from "../../src/backend/backend.js";
 import { jsBackend } from "../../src/backend/js/index.js";
-import { adamUpdateOn, sgdMomentumUpdateOn } from "../../src/backend/wasm/optim.js";
+import { adamUpdateOn, sgdMomentumUpdateOn, STREAM_CHUNK } from "../../src/backend/wasm/optim.js";
 import { wasmRuntime } from "../../src/backend/wasm/runtime.js";
 import * as flint from "../../src/index.js";
 import { rng } from "../helpers.js";
@@ -77,7 +77,7 @@ function momentumUpdate(p: Float32Array, d: Float32Array, buf: Float32Array, h: 
 // Two threads: a worker runs each chunk's kernel while the caller stages the next (startDetached).
 const RUNTIMES = wasmRuntimes([1, 2]);
 // Odd lengths: SIMD tails, one element, exactly one chunk (16K), and several chunks with a tail.
-const LENGTHS = [1, 3, 7, 1029, 16 * 1024, 16 * 1024 + 1, 3 * 16 * 1024 + 13, 50001];
+const LENGTHS = [1, 3, 7, 1029, STREAM_CHUNK, STREAM_CHUNK + 1, 3 * STREAM_CHUNK + 13, 50001];
 
 test("fused Adam updates give the split loops' bits, in JS and in wasm", () => {
   const r = rng(7);
@@ -181,7 +181,7 @@ const SHARED_RUNTIMES = wasmRuntimes([2]).filter(({ rt }) => rt.shared);
 
 test("with a worker up, a streamed update runs every chunk's kernel on it, and one thread runs them itself", { skip: SHARED_RUNTIMES.length === 0 }, () => {
   const r = rng(17);
-  const n = 3 * 16 * 1024 + 13;
+  const n = 3 * STREAM_CHUNK + 13;
   const h: AdamHyper = { beta1: 0.9, beta2: 0.999, stepSize: 1e-2, biasCorrection2Sqrt: 0.1, eps: 1e-8, decay: 1 };
   for (const { rt, threads } of [...SHARED_RUNTIMES, ...wasmRuntimes([1])]) {
     const startDetached = rt.startDetached;
@@ -205,7 +205,7 @@ test("optimizer state resident in wasm memory is updated in place, with the spli
   const r = rng(13);
   for (const { label: build, rt } of SHARED_RUNTIMES) {
     // Several chunks with a tail: each chunk must address its own part of the resident arrays.
-    for (const n of [1029, 3 * 16 * 1024 + 13]) {
+    for (const n of [1029, 3 * STREAM_CHUNK + 13]) {
       const h: AdamHyper = { beta1: 0.9, beta2: 0.999, stepSize: 1e-2 / (1 - 0.9 ** 3), biasCorrection2Sqrt: Math.sqrt(1 - 0.999 ** 3), eps: 1e-8, decay: 1 - 1e-3 };
       const p0 = randomArray(r, n, 1), g = randomArray(r, n, 1), m0 = randomArray(r, n, 0.1), v0 = randomArray(r, n, 0.01, true);
       const [p, m, v] = [p0.slice(), m0.slice(), v0.slice()];
