@@ -17,6 +17,13 @@ import { Tensor } from "../tensor/tensor.js";
  */
 const readers = new WeakMap<object, Set<Tensor>>();
 
+/**
+ * Pending outputs one storage may hold. A storage that outlives many steps (a parameter read
+ * through a view, say) would otherwise keep every step's pending output alive: past this many,
+ * the oldest is computed, which lets it go.
+ */
+const MAX_PENDING_READERS = 8;
+
 function register(key: object, reader: Tensor): void {
   let set = readers.get(key);
   if (set === undefined) {
@@ -24,13 +31,15 @@ function register(key: object, reader: Tensor): void {
     readers.set(key, set);
   }
   set.add(reader);
+  // A set iterates in insertion order: the first is the oldest. Computing it removes it.
+  if (set.size > MAX_PENDING_READERS) void set.values().next().value!.storage;
 }
 
 /**
  * A deferred float32 tensor of `shape` that `compute` makes on first read, from `reads` (the
  * inputs it reads in place, which must not change before then except through in-place ops).
- * Each input's storage holds its pending readers until they are computed, so `reads` should be
- * tensors that die with the step (op outputs), not long-lived ones.
+ * Each input's storage holds its pending readers until they are computed (at most
+ * MAX_PENDING_READERS), so `reads` should be tensors that die with the step (op outputs).
  */
 export function deferOutput(shape: readonly number[], reads: readonly Tensor[], compute: () => Storage): Tensor {
   const out = Tensor.deferred(

@@ -139,6 +139,15 @@ test("a deferred convolution keeps the values of its input at the call: data wri
   assert.deepEqual(y.data(), expected);
 });
 
+test("a storage read in place by many pending outputs keeps at most eight: the oldest are computed, with the values of their calls", () => {
+  const { x, weight, bias } = operands(CASES[0], 36);
+  const produced = x.requiresGrad_().mul(1); // read in place (an op's output), and it outlives the loop
+  const expected = flint.noGrad(() => F.conv2d(produced, weight, bias)).data();
+  const outputs = Array.from({ length: 12 }, () => F.conv2d(produced, weight, bias));
+  assert.deepEqual(outputs.map((y) => y.isMaterialized), [...new Array(4).fill(true), ...new Array(8).fill(false)]);
+  for (const y of [outputs[0], outputs[11]]) assert.deepEqual(y.data(), expected);
+});
+
 test("a ReLU still pending over a convolution computed later keeps its values when the convolution's output is overwritten in place", () => {
   const { x, weight, bias } = operands(CASES[0], 33);
   const y = F.conv2d(x, weight, bias);
