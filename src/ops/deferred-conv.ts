@@ -3,7 +3,7 @@ import { backend } from "../backend/registry.js";
 import type { Storage } from "../core/dtype.js";
 import { Layout } from "../core/layout.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { deferOutput } from "./deferred.js";
+import { PendingOperands } from "./deferred.js";
 
 /**
  * The deferred convolution. A recorded 2-D convolution whose output is large next to what it
@@ -35,7 +35,7 @@ export interface ConvOperands {
   g: ConvGeometry;
 }
 
-const operandsOf = new WeakMap<Tensor, ConvOperands>();
+const pendingConvs = new PendingOperands<ConvOperands>();
 
 const copied = (t: Tensor): { storage: Storage; layout: Layout } => ({ storage: backend().copy(t.storage, t.layout, t.dtype), layout: Layout.contiguous(t.shape) });
 
@@ -57,15 +57,11 @@ export function deferConv(x: Tensor, weight: Tensor, bias: Tensor | null, g: Con
   const w = copied(weight);
   const b = bias === null ? null : copied(bias);
   const operands: ConvOperands = { x: input.storage, xl: input.layout, weight: w.storage, wl: w.layout, bias: b?.storage ?? null, bl: b?.layout ?? null, g };
-  const out = deferOutput([g.batch, g.outChannels, g.outHeight, g.outWidth], copiesInput(x) ? [] : [x], () => {
-    operandsOf.delete(out);
-    return backend().conv2d(operands.x, operands.xl, operands.weight, operands.wl, operands.bias, operands.bl, g);
-  });
-  operandsOf.set(out, operands);
-  return out;
+  const shape = [g.batch, g.outChannels, g.outHeight, g.outWidth];
+  return pendingConvs.defer(shape, copiesInput(x) ? [] : [x], operands, (o) => backend().conv2d(o.x, o.xl, o.weight, o.wl, o.bias, o.bl, o.g));
 }
 
 /** The operands of a deferred convolution whose elements are not computed yet; null for any other tensor. */
 export function pendingConv(t: Tensor): ConvOperands | null {
-  return t.isMaterialized ? null : operandsOf.get(t) ?? null;
+  return pendingConvs.of(t);
 }

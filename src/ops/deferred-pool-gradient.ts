@@ -1,8 +1,8 @@
 import type { WindowGeometry } from "../backend/backend.js";
 import { backend } from "../backend/registry.js";
 import { gradientObserved } from "../autograd/engine.js";
-import { Layout } from "../core/layout.js";
-import { Tensor } from "../tensor/tensor.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { PendingOperands } from "./deferred.js";
 
 /**
  * The deferred max-pooling gradient. Max pooling's backward scatters each window's gradient to
@@ -27,7 +27,7 @@ export interface MaxPoolGradient {
   reluPooled: Float32Array | null;
 }
 
-const pending = new WeakMap<Tensor, MaxPoolGradient>();
+const pendingGradients = new PendingOperands<MaxPoolGradient>();
 
 /**
  * Whether the gradient of pooled input `x` goes unchanged to a convolution's backward: `x` is a
@@ -41,20 +41,11 @@ export function goesToConvolution(x: Tensor, reluFolded: boolean): boolean {
 
 /** maxPoolBackward(gradient) as a deferred tensor of `shape` (the pooled input's). */
 export function deferMaxPoolGradient(gradient: MaxPoolGradient, shape: readonly number[]): Tensor {
-  const dx = Tensor.deferred(
-    () => {
-      pending.delete(dx);
-      const { grad, indices, g, reluPooled } = gradient;
-      return backend().maxPoolBackward(grad.storage, grad.layout, indices, g, reluPooled);
-    },
-    Layout.contiguous(shape),
-    "float32",
-  );
-  pending.set(dx, gradient);
-  return dx;
+  // It reads the pooled gradient in place, which nothing writes: no reads to register.
+  return pendingGradients.defer(shape, [], gradient, ({ grad, indices, g, reluPooled }) => backend().maxPoolBackward(grad.storage, grad.layout, indices, g, reluPooled));
 }
 
 /** The pooling arguments of a deferred max-pooling gradient not computed yet; null for any other tensor. */
 export function pendingMaxPoolGradient(t: Tensor): MaxPoolGradient | null {
-  return t.isMaterialized ? null : pending.get(t) ?? null;
+  return pendingGradients.of(t);
 }

@@ -1,6 +1,6 @@
 import type { Storage } from "../core/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { deferOutput } from "./deferred.js";
+import { PendingOperands } from "./deferred.js";
 
 /**
  * The deferred ReLU. relu(x) of a large tensor that a recorded op produced returns a tensor whose
@@ -17,8 +17,8 @@ import { deferOutput } from "./deferred.js";
 
 const MIN_ELEMENTS = 16 * 1024;
 
-/** Pending outputs -> their input. */
-const inputOf = new WeakMap<Tensor, Tensor>();
+/** Pending outputs, each with its input. */
+const pendingRelus = new PendingOperands<Tensor>();
 
 /** Whether relu(x) may be deferred: float32, large enough to matter, produced by a recorded op. */
 export function canDeferRelu(x: Tensor): boolean {
@@ -27,15 +27,10 @@ export function canDeferRelu(x: Tensor): boolean {
 
 /** relu(x) as a deferred tensor; `compute` makes its storage (the ReLU kernel on x). */
 export function deferRelu(x: Tensor, compute: () => Storage): Tensor {
-  const out = deferOutput(x.shape, [x], () => {
-    inputOf.delete(out);
-    return compute();
-  });
-  inputOf.set(out, x);
-  return out;
+  return pendingRelus.defer(x.shape, [x], x, compute);
 }
 
 /** The input x of a deferred relu(x) whose elements are not computed yet; null for any other tensor. */
 export function pendingReluInput(t: Tensor): Tensor | null {
-  return t.isMaterialized ? null : inputOf.get(t) ?? null;
+  return pendingRelus.of(t);
 }

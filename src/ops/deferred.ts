@@ -70,3 +70,27 @@ export function computeReadersOf(storage: Storage): void {
   if (pending === undefined) return;
   for (const reader of [...pending]) void reader.storage;
 }
+
+/**
+ * One kind of deferred output (a ReLU, a convolution, a pooling gradient) with what each was
+ * deferred with, so that an op able to read those operands instead can find them while the
+ * output is pending. The operands are dropped once the output is computed.
+ */
+export class PendingOperands<T> {
+  private readonly byOutput = new WeakMap<Tensor, T>();
+
+  /** deferOutput(shape, reads, ...) of `compute(operands)`, recorded with `operands` until it is computed. */
+  defer(shape: readonly number[], reads: readonly Tensor[], operands: T, compute: (operands: T) => Storage): Tensor {
+    const out = deferOutput(shape, reads, () => {
+      this.byOutput.delete(out);
+      return compute(operands);
+    });
+    this.byOutput.set(out, operands);
+    return out;
+  }
+
+  /** The operands `t` was deferred with while it is pending; null for any other tensor. */
+  of(t: Tensor): T | null {
+    return t.isMaterialized ? null : this.byOutput.get(t) ?? null;
+  }
+}

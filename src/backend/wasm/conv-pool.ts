@@ -2,7 +2,7 @@ import type { Storage } from "../../core/dtype.js";
 import { Layout } from "../../core/layout.js";
 import type { ConvGeometry, ConvGrads, ConvGradsWanted, WindowGeometry } from "../backend.js";
 import { conv2dBackwardOn } from "./conv.js";
-import { stage, unstage } from "./operands.js";
+import { stage, stageArray, unstage } from "./operands.js";
 import { maxPoolBackwardOn } from "./pool.js";
 import type { WasmRuntime } from "./runtime.js";
 import { geometryFields } from "./window.js";
@@ -39,15 +39,9 @@ export function conv2dBackwardFromMaxPoolOn(rt: WasmRuntime, poolGrad: Float32Ar
   const sx = stage(rt, x, xl);
   if (sx.strides[3] !== 1) return scattered();
   const sg = stage(rt, poolGrad, poolGradLayout);
-  const pooled = pool.outHeight * pool.outWidth;
-  const count = g.batch * g.outChannels * pooled;
-  const stagedIndices = rt.alloc(count * 4);
-  rt.i32(stagedIndices, count).set(indices);
-  let stagedValues = 0;
-  if (reluPooled !== null) {
-    stagedValues = rt.alloc(count * 4);
-    rt.f32(stagedValues, count).set(reluPooled);
-  }
+  const count = g.batch * g.outChannels * pool.outHeight * pool.outWidth;
+  const stagedIndices = stageArray(rt, indices);
+  const stagedValues = stageArray(rt, reluPooled);
   const taps = g.channels * g.kernelHeight * g.kernelWidth;
   const weightGrad = rt.alloc(g.outChannels * taps * 4);
   const biasGrad = want.bias ? rt.alloc(g.outChannels * 4) : 0;

@@ -56,8 +56,7 @@ export function maxPoolBackwardOn(rt: WasmRuntime, grad: Storage, gradLayout: La
   rt.reset();
   const size = g.batch * g.channels * g.inHeight * g.inWidth;
   const sg = stage(rt, grad, gradLayout);
-  const staged = rt.alloc(indices.length * 4);
-  rt.i32(staged, indices.length).set(indices);
+  const staged = stageArray(rt, indices);
   const out = rt.alloc(size * 4);
   const args = writeArgs(rt, sg, out, staged, g, { reluPooled: stageArray(rt, reluPooled) });
   rt.run("maxPoolBackward", args, sharesFor(rt, size, g));
