@@ -291,9 +291,10 @@ export interface Backend {
    */
   attentionBackward(spec: AttentionSpec, weights: Float32Array, gradOutput: AttentionInput, bufferSizes: readonly number[], targets: readonly (AttentionGradTarget | null)[]): Float32Array[];
   /**
-   * A zeroed float32 array for long-lived state that this backend's update kernels change in
-   * place at every step (an optimizer's moments). The wasm backend keeps it in wasm memory, so
-   * the updates need not copy it in and out; it is an ordinary Float32Array to everything else.
+   * A zeroed float32 array for long-lived state that this backend's kernels read and update in
+   * place at every step (parameters, an optimizer's moments). The wasm backend keeps it in wasm
+   * memory, so its kernels need not copy it in and out; it is an ordinary Float32Array to
+   * everything else.
    */
   allocateState(length: number): Float32Array;
   /** One parameter's fused Adam / AdamW update, in place; every backend gives the JS reference's bits (./js/optim.ts). */

@@ -1,3 +1,4 @@
+import { backend } from "../backend/registry.js";
 import { Layout } from "../core/layout.js";
 import { Tensor } from "../tensor/tensor.js";
 import { formatTensor } from "../tensor/format.js";
@@ -23,4 +24,18 @@ export class Parameter extends Tensor {
   override toString(): string {
     return `Parameter containing:\n${formatTensor(this)}`;
   }
+}
+
+/**
+ * A float32 tensor of `shape` filled with `value`, for a module to make a parameter from
+ * (`new Parameter(parameterData([out, in]))`, then initialized in place). Its storage is the
+ * backend's long-lived state (`allocateState`), which the wasm backend keeps in wasm memory: its
+ * kernels read the weight, and the optimizers update it, where it is instead of copying it in
+ * (and back out) at every call.
+ */
+export function parameterData(shape: readonly number[], value = 0): Tensor {
+  const layout = Layout.contiguous(shape);
+  const storage = backend().allocateState(layout.size);
+  if (value !== 0) storage.fill(value);
+  return new Tensor(storage, layout, "float32");
 }

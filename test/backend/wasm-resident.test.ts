@@ -1,10 +1,13 @@
 // Resident arrays (WasmRuntime.allocateResident): long-lived float32 arrays in wasm memory that
-// the update kernels change in place. They must be zeroed, never overlap each other or the
-// per-call arena, stay valid when the memory grows, and be freed for reuse once collected.
+// kernels read and update in place. They must be zeroed, never overlap each other or the
+// per-call arena, stay valid when the memory grows, stay within their budget, be staged without
+// a copy, and be freed for reuse once collected.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { Layout } from "../../src/core/layout.js";
+import { stage, stageArray } from "../../src/backend/wasm/operands.js";
 import { WasmRuntime } from "../../src/backend/wasm/runtime.js";
 
 setFlagsFromString("--expose-gc");
@@ -113,4 +116,46 @@ test("a scoped array dropped without releaseScoped is freed once collected", { s
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   assert.equal(rt.scopedBytes, 0);
+});
+
+test("resident arrays stay within their budget, and a collected one gives its bytes back", { skip: noSharedMemory }, async () => {
+  const rt = new WasmRuntime({ threads: 2, residentBudgetBytes: 64 * 1024 });
+  const kept = rt.allocateResident(8 * 1024)!; // 32 KiB
+  assert.equal(rt.residentArrayBytes, 32 * 1024);
+  assert.equal(rt.allocateResident(8 * 1024 + 1), null, "one float past the budget gets none");
+  assert.ok(rt.allocateResident(8 * 1024) !== null, "exactly the budget is allowed");
+  assert.equal(rt.residentArrayBytes, 64 * 1024);
+  assert.equal(rt.allocateResident(1), null, "a full budget gives no more");
+  // The second array was dropped at once: once collected, its bytes count no more.
+  for (let attempt = 0; attempt < 20 && rt.residentArrayBytes > 32 * 1024; attempt++) {
+    collectGarbage();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.equal(rt.residentArrayBytes, 32 * 1024);
+  assert.ok(rt.allocateResident(1000) !== null);
+  assert.ok(kept.every((x) => x === 0));
+});
+
+test("stage and stageArray read resident arrays, and views of them, where they are", { skip: noSharedMemory }, () => {
+  const rt = sharedRuntime()!;
+  const resident = rt.allocateResident(64)!;
+  resident.forEach((_, i) => (resident[i] = i));
+  const base = rt.residentPointer(resident);
+  rt.reset();
+  // A transposed view at an offset: the kernel walks its strides from the resident block itself.
+  const view = new Layout([4, 3], [1, 4], 5);
+  const staged = stage(rt, resident, view);
+  assert.equal(staged.ptr, base + 5 * 4);
+  assert.deepEqual(staged.strides, [1, 4]);
+  const window = resident.subarray(8, 24);
+  assert.equal(stage(rt, window, Layout.contiguous([16])).ptr, base + 8 * 4, "a subarray of a resident array");
+  assert.equal(stageArray(rt, window), base + 8 * 4);
+  // With slack asked for, or from JavaScript memory, the values are copied into the arena.
+  const withSlack = stageArray(rt, resident, 8);
+  assert.notEqual(withSlack, base);
+  assert.deepEqual(Array.from(rt.f32(withSlack, 64)), Array.from(resident));
+  const plain = Float32Array.from({ length: 12 }, (_, i) => -i);
+  const copied = stage(rt, plain, Layout.contiguous([3, 4]));
+  assert.equal(rt.residentPointer(plain), -1);
+  assert.deepEqual(Array.from(rt.f32(copied.ptr, 12)), Array.from(plain));
 });

@@ -56,7 +56,7 @@ function stageFlat(rt: WasmRuntime, inputs: { x: Float32Array; l: Layout }[]): S
   for (const { l } of inputs) if (!l.isContiguous() && !isBroadcastScalar(l)) return null;
   return inputs.map(({ x, l }) => {
     const n = l.isContiguous() ? l.size : 1;
-    const kept = rt.scopedResultPointer(x);
+    const kept = rt.inPlacePointer(x);
     if (kept >= 0) return { ptr: kept + l.offset * 4, strides: [n === 1 && l.size !== 1 ? 0 : 1] };
     const ptr = rt.alloc(n * 4);
     rt.f32(ptr, n).set(n === x.length && l.offset === 0 ? x : x.subarray(l.offset, l.offset + n));

@@ -25,10 +25,11 @@ export function storageSpan(xl: Layout): { lo: number; hi: number } {
  * Copies the storage span a layout touches into the arena, keeping its strides, so transposed,
  * sliced, flipped and broadcast views cost one memcpy of their span and the kernel walks the
  * strides. A view that touches only a small part of a large span is compacted first instead.
- * A result the open result scope kept is read where it is, with no copy.
+ * An array already in wasm memory (resident state such as a parameter, or a result the open
+ * result scope kept) is read where it is, with no copy: kernels never write their operands.
  */
 export function stage(rt: WasmRuntime, x: Storage, xl: Layout): Staged {
-  const kept = x instanceof Float32Array ? rt.scopedResultPointer(x) : -1;
+  const kept = x instanceof Float32Array ? rt.inPlacePointer(x) : -1;
   if (kept >= 0) return { ptr: kept + xl.offset * 4, strides: xl.strides };
   const { lo, hi } = storageSpan(xl);
   const span = xl.size === 0 ? 0 : hi - lo + 1;
@@ -46,11 +47,11 @@ export function stage(rt: WasmRuntime, x: Storage, xl: Layout): Staged {
 /**
  * Copies a dense array into the arena and returns its address (0 for null, which kernels read as
  * "none"); `slack` more elements are reserved after it for kernels that read whole vectors or tiles.
- * A result the open result scope kept is read where it is (when no slack is asked for).
+ * An array already in wasm memory is read where it is (when no slack is asked for), as in `stage`.
  */
 export function stageArray(rt: WasmRuntime, values: Float32Array | Int32Array | null, slack = 0): number {
   if (values === null) return 0;
-  const kept = slack === 0 && values instanceof Float32Array ? rt.scopedResultPointer(values) : -1;
+  const kept = slack === 0 && values instanceof Float32Array ? rt.inPlacePointer(values) : -1;
   if (kept >= 0) return kept;
   const ptr = rt.alloc((values.length + slack) * 4);
   if (values instanceof Float32Array) rt.f32(ptr, values.length).set(values);

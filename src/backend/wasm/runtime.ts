@@ -48,6 +48,13 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
 }
 
+/**
+ * By default at most this much long-lived state (parameters, optimizer moments) lives in wasm
+ * memory, which never shrinks and holds at most 4 GiB with the arena; past it, state stays in
+ * JavaScript memory.
+ */
+const RESIDENT_BUDGET_BYTES = 1 << 30;
+
 /** A resident block's size: whole 64-byte lines, at least one. */
 function residentBytes(length: number): number {
   return Math.max(64, Math.ceil((length * 4) / 64) * 64);
@@ -79,6 +86,8 @@ export interface RuntimeOptions {
   relaxedSimd?: boolean;
   /** Threads including the caller; default: $FLINT_NUM_THREADS, else all cores (1 without shared memory). */
   threads?: number;
+  /** Bytes that live `allocateResident` arrays may hold (default 1 GiB). */
+  residentBudgetBytes?: number;
 }
 
 export class WasmRuntime {
@@ -97,7 +106,13 @@ export class WasmRuntime {
   private readonly freeByEnd = new Map<number, { ptr: number; bytes: number }>();
   /** Every buffer object this memory has had: views made before a grow keep the old one. */
   private readonly ownBuffers = new WeakSet<ArrayBufferLike>();
-  private readonly residentRegistry = new FinalizationRegistry<{ ptr: number; bytes: number }>((block) => this.releaseResident(block.ptr, block.bytes));
+  /** Bytes held by live `allocateResident` arrays, and the most they may hold. */
+  private residentLive = 0;
+  private readonly residentBudget: number;
+  private readonly residentRegistry = new FinalizationRegistry<{ ptr: number; bytes: number }>((block) => {
+    this.residentLive -= block.bytes;
+    this.releaseResident(block.ptr, block.bytes);
+  });
   /** The block of each live scoped array, the bytes they hold, and the fallback that frees one garbage collected before its release. */
   private readonly scopedBlocks = new WeakMap<Float32Array, { ptr: number; bytes: number }>();
   private scopedLive = 0;
@@ -114,6 +129,7 @@ export class WasmRuntime {
 
   constructor(options: RuntimeOptions = {}) {
     const threads = options.threads ?? requestedThreads();
+    this.residentBudget = options.residentBudgetBytes ?? RESIDENT_BUDGET_BYTES;
     this.shared = threads > 1 && canShareMemory();
     const relaxedBytes = decode(this.shared ? relaxedShared : relaxedPrivate);
     this.relaxedSimd = options.relaxedSimd ?? WebAssembly.validate(relaxedBytes);
@@ -201,6 +217,17 @@ export class WasmRuntime {
     return ptr >= scope.start && ptr < scope.floor ? ptr : -1;
   }
 
+  /**
+   * Where a kernel can read `values` without a copy: a resident or scoped array (or a view of
+   * one), or a result the open scope kept; -1 for anything else, which must be staged.
+   */
+  inPlacePointer(values: Float32Array): number {
+    if (!this.ownBuffers.has(values.buffer)) return -1;
+    const ptr = values.byteOffset;
+    if (ptr >= ARENA_BASE && ptr < this.arenaBase) return ptr;
+    return this.scopedResultPointer(values);
+  }
+
   /** A 64-byte aligned block of `bytes` bytes in the arena, growing the memory when needed. */
   alloc(bytes: number): number {
     const ptr = this.top;
@@ -210,20 +237,24 @@ export class WasmRuntime {
   }
 
   /**
-   * A zeroed float32 array in wasm memory that kernels can update in place (`residentPointer`),
-   * for long-lived state such as an optimizer's moments; null without shared memory (growing
-   * private memory would detach the view). Its block is freed once the array is garbage
-   * collected, which JavaScript reports only between tasks, never inside a synchronous loop: so
-   * this is for arrays made once and kept, not per-step results. Call it between backend calls,
-   * never from inside one (the block may take space the arena is using).
+   * A zeroed float32 array in wasm memory that kernels read and update in place
+   * (`residentPointer`), for long-lived state such as parameters and an optimizer's moments; null
+   * without shared memory (growing private memory would detach the view), or when live resident
+   * arrays already hold the budget (`RuntimeOptions.residentBudgetBytes`). Its block is freed
+   * once the array is garbage collected, which JavaScript reports only between tasks, never
+   * inside a synchronous loop: so this is for arrays made once and kept, not per-step results
+   * (the budget bounds what a loop that builds model after model can pin). Call it between
+   * backend calls, never from inside one (the block may take space the arena is using).
    */
   allocateResident(length: number): Float32Array | null {
     if (!this.shared) return null;
     const bytes = residentBytes(length);
+    if (this.residentLive + bytes > this.residentBudget) return null;
     const ptr = this.takeResidentBlock(bytes);
     if (ptr < 0) return null;
     const view = new Float32Array(this.buffer, ptr, length);
     view.fill(0);
+    this.residentLive += bytes;
     this.residentRegistry.register(view, { ptr, bytes });
     return view;
   }
@@ -247,6 +278,11 @@ export class WasmRuntime {
     this.scopedBlocks.set(view, block);
     this.scopedRegistry.register(view, block, block);
     return view;
+  }
+
+  /** Bytes held by live `allocateResident` arrays. */
+  get residentArrayBytes(): number {
+    return this.residentLive;
   }
 
   /** Bytes held by live `allocateScoped` arrays. */

@@ -7,7 +7,7 @@ import { full } from "../../tensor/creation.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import * as F from "../functional/activation.js";
 import { Module, pyFloat } from "../module.js";
-import { Parameter } from "../parameter.js";
+import { Parameter, parameterData } from "../parameter.js";
 
 interface InplaceOption {
   inplace?: boolean;
@@ -56,7 +56,7 @@ export class PReLU extends Module {
   constructor(options: { numParameters?: number; init?: number } = {}) {
     super();
     this.numParameters = options.numParameters ?? 1;
-    this.weight = new Parameter(full([this.numParameters], options.init ?? 0.25));
+    this.weight = new Parameter(parameterData([this.numParameters], options.init ?? 0.25));
   }
   forward(input: Tensor): Tensor {
     return F.prelu(input, this.weight);

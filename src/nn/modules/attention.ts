@@ -4,13 +4,12 @@
  */
 import { noGrad } from "../../autograd/grad-mode.js";
 import { fail, fmtShape } from "../../core/errors.js";
-import { empty } from "../../tensor/creation.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { softmax } from "../functional/activation.js";
 import { multiHeadAttention, multiHeadAttentionBatchFirst, type MultiHeadAttentionOptions } from "../functional/attention.js";
 import * as init from "../init.js";
 import { Module } from "../module.js";
-import { Parameter } from "../parameter.js";
+import { Parameter, parameterData } from "../parameter.js";
 import { Linear } from "./linear.js";
 
 /** PyTorch's name for MultiheadAttention's output projection (a plain Linear); kept for the repr. */
@@ -75,17 +74,17 @@ export class MultiheadAttention extends Module {
     this.headDim = embedDim / numHeads;
     const bias = options.bias ?? true;
     if (this.kdim === embedDim && this.vdim === embedDim) {
-      this.in_proj_weight = new Parameter(empty([3 * embedDim, embedDim]));
+      this.in_proj_weight = new Parameter(parameterData([3 * embedDim, embedDim]));
     } else {
-      this.q_proj_weight = new Parameter(empty([embedDim, embedDim]));
-      this.k_proj_weight = new Parameter(empty([embedDim, this.kdim]));
-      this.v_proj_weight = new Parameter(empty([embedDim, this.vdim]));
+      this.q_proj_weight = new Parameter(parameterData([embedDim, embedDim]));
+      this.k_proj_weight = new Parameter(parameterData([embedDim, this.kdim]));
+      this.v_proj_weight = new Parameter(parameterData([embedDim, this.vdim]));
     }
-    this.in_proj_bias = bias ? new Parameter(empty([3 * embedDim])) : null;
+    this.in_proj_bias = bias ? new Parameter(parameterData([3 * embedDim])) : null;
     this.out_proj = new NonDynamicallyQuantizableLinear(embedDim, embedDim, { bias });
     const addBiasKv = options.addBiasKv ?? false;
-    this.bias_k = addBiasKv ? new Parameter(empty([1, 1, embedDim])) : null;
-    this.bias_v = addBiasKv ? new Parameter(empty([1, 1, embedDim])) : null;
+    this.bias_k = addBiasKv ? new Parameter(parameterData([1, 1, embedDim])) : null;
+    this.bias_v = addBiasKv ? new Parameter(parameterData([1, 1, embedDim])) : null;
     this.addZeroAttn = options.addZeroAttn ?? false;
     this.resetParameters();
   }

@@ -1,13 +1,12 @@
 // Convolution layers: Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, Unfold, Fold (PyTorch's weight
 // layouts, state-dict keys `weight` and `bias`, and default initialisation).
 import { fail, fmtShape } from "../../core/errors.js";
-import { empty } from "../../tensor/creation.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { conv1d, conv2d, convTranspose1d, convTranspose2d, fold, unfold, type ConvPadding } from "../functional/conv.js";
 import { pad } from "../functional/padding.js";
 import { kaimingUniform, uniform, calculateFanInAndFanOut } from "../init.js";
 import { Module, pyRepr, pyTuple } from "../module.js";
-import { Parameter } from "../parameter.js";
+import { Parameter, parameterData } from "../parameter.js";
 import { noGrad } from "../../autograd/grad-mode.js";
 
 export type PaddingMode = "zeros" | "reflect" | "replicate" | "circular";
@@ -98,8 +97,8 @@ abstract class ConvNd extends Module {
     this.outputPadding = tuple(name, "outputPadding", options.outputPadding ?? 0, spatial, 0);
     this.transposed = transposed;
     const weightShape = transposed ? [inChannels, outChannels / groups, ...this.kernelSize] : [outChannels, inChannels / groups, ...this.kernelSize];
-    this.weight = new Parameter(empty(weightShape));
-    this.bias = options.bias ?? true ? new Parameter(empty([outChannels])) : null;
+    this.weight = new Parameter(parameterData(weightShape));
+    this.bias = options.bias ?? true ? new Parameter(parameterData([outChannels])) : null;
     this.resetParameters();
   }
 

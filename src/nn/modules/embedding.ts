@@ -1,11 +1,10 @@
 import { noGrad } from "../../autograd/grad-mode.js";
 import { fail, fmtShape } from "../../core/errors.js";
-import { empty } from "../../tensor/creation.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import * as F from "../functional/linear.js";
 import * as init from "../init.js";
 import { Module, pyFloat } from "../module.js";
-import { Parameter } from "../parameter.js";
+import { Parameter, parameterData } from "../parameter.js";
 
 export interface EmbeddingModuleOptions {
   /** This row starts at zero and never receives a gradient (a "no token" slot). Negative counts from the end. */
@@ -43,7 +42,7 @@ export class Embedding extends Module {
       }
       this.weight = new Parameter(w);
     } else {
-      this.weight = new Parameter(empty([numEmbeddings, embeddingDim]));
+      this.weight = new Parameter(parameterData([numEmbeddings, embeddingDim]));
       this.resetParameters();
     }
   }

@@ -1,11 +1,10 @@
 import { noGrad } from "../../autograd/grad-mode.js";
 import { fail } from "../../core/errors.js";
-import { empty } from "../../tensor/creation.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import * as F from "../functional/linear.js";
 import * as init from "../init.js";
 import { Module, pyBool } from "../module.js";
-import { Parameter } from "../parameter.js";
+import { Parameter, parameterData } from "../parameter.js";
 
 function checkFeatures(op: string, values: Record<string, number>): void {
   for (const [name, v] of Object.entries(values)) {
@@ -35,8 +34,8 @@ export class Linear extends Module {
     checkFeatures("Linear", { inFeatures, outFeatures });
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
-    this.weight = new Parameter(empty([outFeatures, inFeatures]));
-    this.bias = options.bias ?? true ? new Parameter(empty([outFeatures])) : null;
+    this.weight = new Parameter(parameterData([outFeatures, inFeatures]));
+    this.bias = options.bias ?? true ? new Parameter(parameterData([outFeatures])) : null;
     this.resetParameters();
   }
 
@@ -77,8 +76,8 @@ export class Bilinear extends Module {
     this.in1Features = in1Features;
     this.in2Features = in2Features;
     this.outFeatures = outFeatures;
-    this.weight = new Parameter(empty([outFeatures, in1Features, in2Features]));
-    this.bias = options.bias ?? true ? new Parameter(empty([outFeatures])) : null;
+    this.weight = new Parameter(parameterData([outFeatures, in1Features, in2Features]));
+    this.bias = options.bias ?? true ? new Parameter(parameterData([outFeatures])) : null;
     this.resetParameters();
   }
 

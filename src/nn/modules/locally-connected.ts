@@ -3,10 +3,9 @@
 import { noGrad } from "../../autograd/grad-mode.js";
 import { fail, fmtShape } from "../../core/errors.js";
 import { unfold, windowOutputSize } from "../../ops/window.js";
-import { empty } from "../../tensor/creation.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { Module, pyTuple } from "../module.js";
-import { Parameter } from "../parameter.js";
+import { Parameter, parameterData } from "../parameter.js";
 
 export interface LocallyConnectedOptions {
   stride?: number | number[];
@@ -55,8 +54,8 @@ export class LocallyConnected2d extends Module {
       fail("LocallyConnected2d", `inputSize ${fmtShape(this.inputSize)} is too small for kernel ${fmtShape(this.kernelSize)} with padding ${fmtShape(this.padding)}`);
     }
     this.outputSize = [out[0], out[1]];
-    this.weight = new Parameter(empty([out[0], out[1], outChannels, inChannels, ...this.kernelSize]));
-    this.bias = options.bias ?? true ? new Parameter(empty([outChannels, out[0], out[1]])) : null;
+    this.weight = new Parameter(parameterData([out[0], out[1], outChannels, inChannels, ...this.kernelSize]));
+    this.bias = options.bias ?? true ? new Parameter(parameterData([outChannels, out[0], out[1]])) : null;
     this.resetParameters();
   }
 

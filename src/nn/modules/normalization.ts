@@ -7,7 +7,7 @@ import { ones, zeros } from "../../tensor/creation.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { batchNorm, groupNorm, instanceNorm, layerNorm, localContrastNorm, localResponseNorm } from "../functional/normalization.js";
 import { Module, pyBool, pyFloat, pyTuple } from "../module.js";
-import { Parameter } from "../parameter.js";
+import { Parameter, parameterData } from "../parameter.js";
 
 export interface BatchNormLayerOptions {
   eps?: number;
@@ -40,8 +40,8 @@ abstract class NormBase extends Module {
     this.momentum = options.momentum === undefined ? 0.1 : options.momentum;
     this.affine = options.affine ?? defaults.affine;
     this.trackRunningStats = options.trackRunningStats ?? defaults.trackRunningStats;
-    this.weight = this.affine ? new Parameter(ones([numFeatures])) : null;
-    this.bias = this.affine ? new Parameter(zeros([numFeatures])) : null;
+    this.weight = this.affine ? new Parameter(parameterData([numFeatures], 1)) : null;
+    this.bias = this.affine ? new Parameter(parameterData([numFeatures])) : null;
     if (this.trackRunningStats) {
       this.registerBuffer("running_mean", zeros([numFeatures]));
       this.registerBuffer("running_var", ones([numFeatures]));
@@ -207,8 +207,8 @@ export class LayerNorm extends Module {
     if (this.normalizedShape.some((d) => !Number.isInteger(d) || d < 1)) fail("LayerNorm", `normalizedShape must hold positive integers, got ${JSON.stringify(normalizedShape)}`);
     this.eps = options.eps ?? 1e-5;
     this.elementwiseAffine = options.elementwiseAffine ?? true;
-    this.weight = this.elementwiseAffine ? new Parameter(ones(this.normalizedShape)) : null;
-    this.bias = this.elementwiseAffine && (options.bias ?? true) ? new Parameter(zeros(this.normalizedShape)) : null;
+    this.weight = this.elementwiseAffine ? new Parameter(parameterData(this.normalizedShape, 1)) : null;
+    this.bias = this.elementwiseAffine && (options.bias ?? true) ? new Parameter(parameterData(this.normalizedShape)) : null;
   }
 
   resetParameters(): void {
@@ -249,8 +249,8 @@ export class GroupNorm extends Module {
     this.numChannels = numChannels;
     this.eps = options.eps ?? 1e-5;
     this.affine = options.affine ?? true;
-    this.weight = this.affine ? new Parameter(ones([numChannels])) : null;
-    this.bias = this.affine ? new Parameter(zeros([numChannels])) : null;
+    this.weight = this.affine ? new Parameter(parameterData([numChannels], 1)) : null;
+    this.bias = this.affine ? new Parameter(parameterData([numChannels])) : null;
   }
 
   resetParameters(): void {

@@ -18,13 +18,13 @@ import { noGrad } from "../../autograd/grad-mode.js";
 import { fail, fmtShape } from "../../core/errors.js";
 import { where } from "../../ops/elementwise.js";
 import { cat, stack } from "../../ops/shape.js";
-import { arange, empty, full, tensor, zeros } from "../../tensor/creation.js";
+import { arange, full, tensor, zeros } from "../../tensor/creation.js";
 import { Tensor } from "../../tensor/tensor.js";
 import { dropout, linear } from "../functional/linear.js";
 import { fusedRecurrence, gateCount, type RecurrentCellKind } from "../functional/recurrent.js";
 import * as init from "../init.js";
 import { Module, pyBool, pyFloat } from "../module.js";
-import { Parameter } from "../parameter.js";
+import { Parameter, parameterData } from "../parameter.js";
 
 export interface RNNBaseOptions {
   /** Stacked layers (default 1). */
@@ -192,13 +192,13 @@ export abstract class RNNBase extends Module {
       for (let d = 0; d < directions; d++) {
         const suffix = this.suffix(layer, d);
         const layerInput = layer === 0 ? inputSize : stateSize * directions;
-        this.registerParameter(`weight_ih${suffix}`, new Parameter(empty([gh, layerInput])));
-        this.registerParameter(`weight_hh${suffix}`, new Parameter(empty([gh, stateSize])));
+        this.registerParameter(`weight_ih${suffix}`, new Parameter(parameterData([gh, layerInput])));
+        this.registerParameter(`weight_hh${suffix}`, new Parameter(parameterData([gh, stateSize])));
         if (this.bias) {
-          this.registerParameter(`bias_ih${suffix}`, new Parameter(empty([gh])));
-          this.registerParameter(`bias_hh${suffix}`, new Parameter(empty([gh])));
+          this.registerParameter(`bias_ih${suffix}`, new Parameter(parameterData([gh])));
+          this.registerParameter(`bias_hh${suffix}`, new Parameter(parameterData([gh])));
         }
-        if (projSize > 0) this.registerParameter(`weight_hr${suffix}`, new Parameter(empty([projSize, hiddenSize])));
+        if (projSize > 0) this.registerParameter(`weight_hr${suffix}`, new Parameter(parameterData([projSize, hiddenSize])));
       }
     }
     this.resetParameters();
@@ -415,10 +415,10 @@ export abstract class RNNCellBase extends Module {
     this.hiddenSize = hiddenSize;
     this.bias = options.bias ?? true;
     const gh = gateCount(mode) * hiddenSize;
-    this.weight_ih = new Parameter(empty([gh, inputSize]));
-    this.weight_hh = new Parameter(empty([gh, hiddenSize]));
-    this.bias_ih = this.bias ? new Parameter(empty([gh])) : null;
-    this.bias_hh = this.bias ? new Parameter(empty([gh])) : null;
+    this.weight_ih = new Parameter(parameterData([gh, inputSize]));
+    this.weight_hh = new Parameter(parameterData([gh, hiddenSize]));
+    this.bias_ih = this.bias ? new Parameter(parameterData([gh])) : null;
+    this.bias_hh = this.bias ? new Parameter(parameterData([gh])) : null;
     this.resetParameters();
   }
 
