@@ -15,5 +15,6 @@ export { recurrentBackwardBegin, recurrentBackwardInput, recurrentBackwardStep, 
 export { adamUpdate, sgdMomentumUpdate } from "./optim";
 export { crossEntropyForward, crossEntropyBackward } from "./loss";
 export { attentionSoftmax, attentionSoftmaxBackward } from "./attention";
+export { additiveAttentionForward, additiveAttentionBackward } from "./additive-attention";
 export { stridedCopy } from "./copy";
 export { layerNormForward, layerNormBackward } from "./normalization";

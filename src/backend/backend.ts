@@ -126,6 +126,44 @@ export interface LayerNormProblem {
   bias: Float32Array | null;
 }
 
+/**
+ * Additive (Bahdanau) attention of N samples' L projected queries over their S projected keys
+ * (./js/additive-attention.ts is the reference): t[s] = tanh(q + k[s]), e[s] = v . t[s] (-inf at
+ * masked keys), w = softmax over s of e, context = sum_s w[s] x[s]. All arrays dense.
+ */
+export interface AdditiveAttentionProblem {
+  batch: number;
+  queries: number;
+  keys: number;
+  /** H, the width of the projected queries and keys and of v. */
+  hidden: number;
+  /** D, the width of the values. */
+  valueSize: number;
+  /** [N, L, H]. */
+  query: Float32Array;
+  /** [N, S, H]. */
+  key: Float32Array;
+  /** [H]. */
+  v: Float32Array;
+  /** [N, S, D]. */
+  values: Float32Array;
+  /** [N, S], nonzero at padding keys (weight 0; a row with every key masked gets NaN); null: none. */
+  mask: Uint8Array | null;
+}
+
+/** The forward's result: `out` [N, L, D + S], each row the context then the weights; `tanh` [N, L, S, H] for the backward. */
+export interface AdditiveAttentionResult {
+  out: Float32Array;
+  tanh: Float32Array;
+}
+
+export interface AdditiveAttentionGrads {
+  query: Float32Array;
+  key: Float32Array;
+  v: Float32Array;
+  values: Float32Array;
+}
+
 /** Per row: mean and rstd = 1 / sqrt(biased variance + eps), what the backward pass needs. */
 export interface LayerNormStats {
   mean: Float32Array;
@@ -301,6 +339,10 @@ export interface Backend {
   adamUpdate(update: AdamUpdate): void;
   /** One parameter's SGD momentum step after the first, in place, with the JS reference's bits. */
   sgdMomentumUpdate(update: SgdMomentumUpdate): void;
+  /** Additive attention's forward (see AdditiveAttentionProblem). */
+  additiveAttention(problem: AdditiveAttentionProblem): AdditiveAttentionResult;
+  /** Every input's gradient from d(out) ([N, L, D + S]: d(context), then d(weights)). */
+  additiveAttentionBackward(problem: AdditiveAttentionProblem, forward: AdditiveAttentionResult, gradOut: Float32Array): AdditiveAttentionGrads;
   /** Cross entropy per position: -(1 - s) w[y] (x[y] - lse) - (s / C) sum_c w[c] (x[c] - lse) (./js/loss.ts is the reference). */
   crossEntropyForward(problem: ClassCrossEntropy): ClassCrossEntropyForward;
   /** d(logits) [outer, classes, inner] from forward's rowStats and d(loss) per position (`rowGrad`, 0 where ignored). */

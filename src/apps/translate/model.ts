@@ -80,11 +80,9 @@ export class Decoder extends nn.Module {
    */
   attend(state: Tensor, memory: EncoderMemory): [Tensor, Tensor] {
     const attention = this.attention as flint.nn.AdditiveAttention;
-    const hidden = attention.query_proj.forward(state).unsqueeze(1).add(memory.projectedKeys as Tensor).tanh(); // [B, S, H]
-    const scores = attention.v.forward(hidden).squeeze(-1).maskedFill(memory.paddingMask, -Infinity); // [B, S]
-    const weights = F.softmax(scores, -1);
-    const context = weights.unsqueeze(1).bmm(memory.states).squeeze(1); // [B, H]
-    return [context, weights];
+    const query = attention.query_proj.forward(state).unsqueeze(1); // [B, 1, H]
+    const [context, weights] = F.additiveAttentionProjected(query, memory.projectedKeys as Tensor, attention.v.weight.reshape([-1]), memory.states, memory.paddingMask);
+    return [context.squeeze(1), weights.squeeze(1)]; // [B, H], [B, S]
   }
 
   /** One step from embedded inputs [B, H]: -> [new state, attention weights [B, S] | null]. */

@@ -7,6 +7,7 @@ import { gather, indexAdd, indexSelect, scatter } from "./indexing.js";
 import { conv2d, conv2dBackward } from "./conv.js";
 import { matmul } from "./matmul.js";
 import { layerNorm, layerNormBackward } from "./normalization.js";
+import { additiveAttention, additiveAttentionBackward } from "./additive-attention.js";
 import { crossEntropyBackward, crossEntropyForward } from "./loss.js";
 import { adamUpdate, sgdMomentumUpdate } from "./optim.js";
 import { avgPool, avgPoolBackward, conv2dBackwardFromMaxPool, conv2dMaxPool, maxPool, maxPoolBackward } from "./pool.js";
@@ -56,6 +57,8 @@ export const jsBackend: Backend = {
   crossEntropyBackward,
   layerNorm,
   layerNormBackward,
+  additiveAttention,
+  additiveAttentionBackward,
 };
 
 registerBackend("js", () => jsBackend);

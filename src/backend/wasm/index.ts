@@ -11,6 +11,7 @@ import { conv2dBackwardFromMaxPoolOn } from "./conv-pool.js";
 import { matmulOn } from "./matmul.js";
 import { copyOut } from "./operands.js";
 import { layerNormBackwardOn, layerNormOn } from "./normalization.js";
+import { additiveAttentionBackwardOn, additiveAttentionOn } from "./additive-attention.js";
 import { crossEntropyBackwardOn, crossEntropyForwardOn } from "./loss.js";
 import { adamUpdateOn, sgdMomentumUpdateOn } from "./optim.js";
 import { avgPoolBackwardOn, avgPoolOn, maxPoolBackwardOn, maxPoolOn } from "./pool.js";
@@ -38,6 +39,8 @@ const MIN_STRIDED_COPY_ELEMENTS = 4096;
 const MIN_CROSS_ENTROPY_ELEMENTS = 256;
 // Layer norm: two passes over the rows forward, three backward.
 const MIN_LAYER_NORM_ELEMENTS = 4096;
+// Additive attention's [N, L, S, H] tanh values, below which staging costs more than the kernel saves.
+const MIN_ADDITIVE_ATTENTION_ELEMENTS = 4096;
 // The arena a backward pass may fill with results it keeps in wasm memory (beyond it they are
 // copied out as outside a scope). The memory stays reserved for the next pass.
 const RESULT_SCOPE_BUDGET = 256 * 1024 * 1024;
@@ -202,6 +205,14 @@ export const wasmBackend: Backend = {
   crossEntropyBackward(problem, rowStats, rowGrad) {
     if (problem.inner !== 1 || problem.logits.length < MIN_CROSS_ENTROPY_ELEMENTS) return jsBackend.crossEntropyBackward(problem, rowStats, rowGrad);
     return crossEntropyBackwardOn(wasmRuntime(), problem, rowStats, rowGrad);
+  },
+  additiveAttention(problem) {
+    if (problem.batch * problem.queries * problem.keys * problem.hidden < MIN_ADDITIVE_ATTENTION_ELEMENTS) return jsBackend.additiveAttention(problem);
+    return additiveAttentionOn(wasmRuntime(), problem);
+  },
+  additiveAttentionBackward(problem, forward, gradOut) {
+    if (problem.batch * problem.queries * problem.keys * problem.hidden < MIN_ADDITIVE_ATTENTION_ELEMENTS) return jsBackend.additiveAttentionBackward(problem, forward, gradOut);
+    return additiveAttentionBackwardOn(wasmRuntime(), problem, forward, gradOut);
   },
   layerNorm(problem) {
     if (problem.x.length < MIN_LAYER_NORM_ELEMENTS) return jsBackend.layerNorm(problem);

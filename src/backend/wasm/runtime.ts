@@ -14,7 +14,7 @@ import { workerLoop } from "./worker-loop.js";
  */
 
 /** Names of the threaded kernels, indexed by the id that travels in the control block. */
-const KERNELS = ["matmul", "unfold", "fold", "convGradRows", "convForward", "convBackward", "winogradWeights", "winogradForward", "winogradBackward", "winogradWeightGrad", "sumPartials", "binary", "unary", "reduce", "maxPool", "maxPoolBackward", "avgPool", "avgPoolBackward", "adamUpdate", "sgdMomentumUpdate", "crossEntropyForward", "crossEntropyBackward", "attentionSoftmax", "attentionSoftmaxBackward", "stridedCopy", "recurrentForwardGates", "recurrentBackwardGates", "recurrentForwardFused", "recurrentBackwardFused", "layerNormForward", "layerNormBackward", "convDirectForward", "convWeightGradFromMaxPool"] as const;
+const KERNELS = ["matmul", "unfold", "fold", "convGradRows", "convForward", "convBackward", "winogradWeights", "winogradForward", "winogradBackward", "winogradWeightGrad", "sumPartials", "binary", "unary", "reduce", "maxPool", "maxPoolBackward", "avgPool", "avgPoolBackward", "adamUpdate", "sgdMomentumUpdate", "crossEntropyForward", "crossEntropyBackward", "attentionSoftmax", "attentionSoftmaxBackward", "stridedCopy", "recurrentForwardGates", "recurrentBackwardGates", "recurrentForwardFused", "recurrentBackwardFused", "layerNormForward", "layerNormBackward", "convDirectForward", "convWeightGradFromMaxPool", "additiveAttentionForward", "additiveAttentionBackward"] as const;
 export type KernelName = (typeof KERNELS)[number];
 
 const PAGE = 65536;

@@ -8,3 +8,4 @@ export * from "./loss.js";
 export * from "./padding.js";
 export { scaledDotProductAttention, multiHeadAttentionForward, type ScaledDotProductAttentionOptions, type MultiHeadAttentionForwardOptions } from "./attention.js";
 export * from "./sampling.js";
+export { additiveAttentionProjected } from "./additive-attention.js";

@@ -5,7 +5,7 @@
 import { noGrad } from "../../autograd/grad-mode.js";
 import { fail, fmtShape } from "../../core/errors.js";
 import type { Tensor } from "../../tensor/tensor.js";
-import { softmax } from "../functional/activation.js";
+import { additiveAttentionProjected } from "../functional/additive-attention.js";
 import { multiHeadAttention, multiHeadAttentionBatchFirst, type MultiHeadAttentionOptions } from "../functional/attention.js";
 import * as init from "../init.js";
 import { Module } from "../module.js";
@@ -172,16 +172,12 @@ export class AdditiveAttention extends Module {
     const values = options.values ?? keys;
     if (values.ndim !== 3 || values.shape[0] !== N || values.shape[1] !== S) fail(op, `values must be [${N}, ${S}, *], got ${fmtShape(values.shape)}`);
     const q = single ? query.unsqueeze(1) : query; // [N, L, Dq]
-    // Project the keys once; broadcast [N, L, 1, H] + [N, 1, S, H].
-    const hidden = this.query_proj.forward(q).unsqueeze(2).add(this.key_proj.forward(keys).unsqueeze(1)).tanh();
-    let scores = this.v.forward(hidden).squeeze(-1); // [N, L, S]
     const mask = options.keyPaddingMask ?? null;
-    if (mask !== null) {
-      if (mask.dtype !== "bool" || mask.ndim !== 2 || mask.shape[0] !== N || mask.shape[1] !== S) fail(op, `keyPaddingMask must be a bool [${N}, ${S}] tensor, got ${mask.dtype} ${fmtShape(mask.shape)}`);
-      scores = scores.maskedFill(mask.unsqueeze(1), -Infinity);
+    if (mask !== null && (mask.dtype !== "bool" || mask.ndim !== 2 || mask.shape[0] !== N || mask.shape[1] !== S)) {
+      fail(op, `keyPaddingMask must be a bool [${N}, ${S}] tensor, got ${mask.dtype} ${fmtShape(mask.shape)}`);
     }
-    const weights = softmax(scores, -1);
-    const context = weights.matmul(values);
+    // The keys are projected once for all L queries.
+    const [context, weights] = additiveAttentionProjected(this.query_proj.forward(q), this.key_proj.forward(keys), this.v.weight.reshape([-1]), values, mask);
     return single ? [context.squeeze(1), weights.squeeze(1)] : [context, weights];
   }
 
