@@ -151,12 +151,6 @@ export interface AdditiveAttentionProblem {
   mask: Uint8Array | null;
 }
 
-/** The forward's result: `out` [N, L, D + S], each row the context then the weights; `tanh` [N, L, S, H] for the backward. */
-export interface AdditiveAttentionResult {
-  out: Float32Array;
-  tanh: Float32Array;
-}
-
 export interface AdditiveAttentionGrads {
   query: Float32Array;
   key: Float32Array;
@@ -339,10 +333,10 @@ export interface Backend {
   adamUpdate(update: AdamUpdate): void;
   /** One parameter's SGD momentum step after the first, in place, with the JS reference's bits. */
   sgdMomentumUpdate(update: SgdMomentumUpdate): void;
-  /** Additive attention's forward (see AdditiveAttentionProblem). */
-  additiveAttention(problem: AdditiveAttentionProblem): AdditiveAttentionResult;
-  /** Every input's gradient from d(out) ([N, L, D + S]: d(context), then d(weights)). */
-  additiveAttentionBackward(problem: AdditiveAttentionProblem, forward: AdditiveAttentionResult, gradOut: Float32Array): AdditiveAttentionGrads;
+  /** Additive attention's forward (see AdditiveAttentionProblem): [N, L, D + S], each row the context, then the weights. */
+  additiveAttention(problem: AdditiveAttentionProblem): Float32Array;
+  /** Every input's gradient from the forward's result and d(out) ([N, L, D + S]: d(context), then d(weights)). */
+  additiveAttentionBackward(problem: AdditiveAttentionProblem, out: Float32Array, gradOut: Float32Array): AdditiveAttentionGrads;
   /** Cross entropy per position: -(1 - s) w[y] (x[y] - lse) - (s / C) sum_c w[c] (x[c] - lse) (./js/loss.ts is the reference). */
   crossEntropyForward(problem: ClassCrossEntropy): ClassCrossEntropyForward;
   /** d(logits) [outer, classes, inner] from forward's rowStats and d(loss) per position (`rowGrad`, 0 where ignored). */

@@ -1,12 +1,15 @@
-import type { AdditiveAttentionGrads, AdditiveAttentionProblem, AdditiveAttentionResult } from "../backend.js";
+import type { AdditiveAttentionGrads, AdditiveAttentionProblem } from "../backend.js";
 
 // The reference for additive (Bahdanau) attention, one query row at a time, in the order the
-// wasm kernel (kernels/additive-attention.ts) computes it.
+// wasm kernel (kernels/additive-attention.ts) computes it; the backward recomputes the tanh.
 
-export function additiveAttention(p: AdditiveAttentionProblem): AdditiveAttentionResult {
+function tanhOf(p: AdditiveAttentionProblem, r: number, n: number, s: number, h: number): number {
+  return Math.fround(Math.tanh(p.query[r * p.hidden + h] + p.key[(n * p.keys + s) * p.hidden + h]));
+}
+
+export function additiveAttention(p: AdditiveAttentionProblem): Float32Array {
   const { batch: N, queries: L, keys: S, hidden: H, valueSize: D } = p;
   const out = new Float32Array(N * L * (D + S));
-  const tanh = new Float32Array(N * L * S * H);
   const scores = new Float64Array(S);
   for (let n = 0; n < N; n++) {
     for (let l = 0; l < L; l++) {
@@ -14,11 +17,7 @@ export function additiveAttention(p: AdditiveAttentionProblem): AdditiveAttentio
       let largest = -Infinity;
       for (let s = 0; s < S; s++) {
         let score = 0;
-        for (let h = 0; h < H; h++) {
-          const t = Math.fround(Math.tanh(p.query[r * H + h] + p.key[(n * S + s) * H + h]));
-          tanh[(r * S + s) * H + h] = t;
-          score += t * p.v[h];
-        }
+        for (let h = 0; h < H; h++) score += tanhOf(p, r, n, s, h) * p.v[h];
         if (p.mask !== null && p.mask[n * S + s] !== 0) score = -Infinity;
         scores[s] = score;
         largest = Math.max(largest, score);
@@ -33,12 +32,11 @@ export function additiveAttention(p: AdditiveAttentionProblem): AdditiveAttentio
       }
     }
   }
-  return { out, tanh };
+  return out;
 }
 
-export function additiveAttentionBackward(p: AdditiveAttentionProblem, forward: AdditiveAttentionResult, gradOut: Float32Array): AdditiveAttentionGrads {
+export function additiveAttentionBackward(p: AdditiveAttentionProblem, out: Float32Array, gradOut: Float32Array): AdditiveAttentionGrads {
   const { batch: N, queries: L, keys: S, hidden: H, valueSize: D } = p;
-  const { out, tanh } = forward;
   const grads = { query: new Float32Array(N * L * H), key: new Float32Array(N * S * H), v: new Float32Array(H), values: new Float32Array(N * S * D) };
   const dWeights = new Float64Array(S);
   for (let n = 0; n < N; n++) {
@@ -62,7 +60,7 @@ export function additiveAttentionBackward(p: AdditiveAttentionProblem, forward: 
         const de = out[row + D + s] * (dWeights[s] - weighted);
         if (de === 0) continue;
         for (let h = 0; h < H; h++) {
-          const t = tanh[(r * S + s) * H + h];
+          const t = tanhOf(p, r, n, s, h);
           const dt = de * p.v[h] * (1 - t * t);
           grads.query[r * H + h] += dt;
           grads.key[(n * S + s) * H + h] += dt;

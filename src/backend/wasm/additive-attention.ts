@@ -1,66 +1,117 @@
-import type { AdditiveAttentionGrads, AdditiveAttentionProblem, AdditiveAttentionResult } from "../backend.js";
+import type { AdditiveAttentionGrads, AdditiveAttentionProblem } from "../backend.js";
 import { stageArray, unstage } from "./operands.js";
 import type { WasmRuntime } from "./runtime.js";
 
 // Additive attention on kernels/additive-attention.ts: samples split across threads (a share
 // owns its samples' key and value gradients); v's gradient is summed per share, then by
-// sumPartials.
+// sumPartials. The attention decoder (attention-decoder.ts) runs the same kernels on buffers it
+// keeps in wasm memory across its time steps.
 const MIN_ELEMENTS_PER_THREAD = 32 * 1024;
-const FIELDS = 15;
+const FIELDS = 18;
 
-function sharesFor(rt: WasmRuntime, p: AdditiveAttentionProblem): number {
+/** The sizes of one attention call. */
+export interface AttentionDims {
+  batch: number;
+  queries: number;
+  keys: number;
+  hidden: number;
+  valueSize: number;
+}
+
+/** Pointers into wasm memory for one call; `outStride` floats between rows of out and grad (at least D + S). */
+export interface AttentionBuffers {
+  query: number;
+  key: number;
+  v: number;
+  values: number;
+  mask: number;
+  out: number;
+  outStride: number;
+}
+
+export function attentionShares(rt: WasmRuntime, p: AttentionDims): number {
   const elements = p.batch * p.queries * p.keys * Math.max(p.hidden, p.valueSize);
   return Math.max(1, Math.min(p.batch, rt.sharesFor(Math.floor(elements / MIN_ELEMENTS_PER_THREAD))));
 }
 
-/** The dimension fields, after the nine pointer slots. */
-function dims(p: AdditiveAttentionProblem): number[] {
+function dims(p: AttentionDims): number[] {
   return [p.batch, p.queries, p.keys, p.hidden, p.valueSize];
 }
 
-function stageMask(rt: WasmRuntime, mask: Uint8Array | null): number {
+export function stageMask(rt: WasmRuntime, mask: Uint8Array | null): number {
   if (mask === null) return 0;
   const ptr = rt.alloc(mask.length);
   rt.u8(ptr, mask.length).set(mask);
   return ptr;
 }
 
-export function additiveAttentionOn(rt: WasmRuntime, p: AdditiveAttentionProblem): AdditiveAttentionResult {
-  const { batch: N, queries: L, keys: S, hidden: H, valueSize: D } = p;
-  rt.reset();
-  const query = stageArray(rt, p.query);
-  const key = stageArray(rt, p.key);
-  const v = stageArray(rt, p.v);
-  const values = stageArray(rt, p.values);
-  const mask = stageMask(rt, p.mask);
-  const out = rt.alloc(N * L * (D + S) * 4);
-  const tanh = rt.alloc(N * L * S * H * 4);
+/** The forward kernel: writes `b.out`'s rows (context, then weights). */
+export function runAttentionForward(rt: WasmRuntime, p: AttentionDims, b: AttentionBuffers): void {
   const args = rt.alloc(FIELDS * 4);
-  rt.i32(args, FIELDS).set([query, key, v, values, mask, out, tanh, 0, 0, ...dims(p), 0]);
-  rt.run("additiveAttentionForward", args, sharesFor(rt, p));
-  return { out: unstage(rt, out, N * L * (D + S)), tanh: unstage(rt, tanh, N * L * S * H) };
+  rt.i32(args, FIELDS).set([b.query, b.key, b.v, b.values, b.mask, b.out, b.outStride, 0, 0, ...dims(p), 0, 0, 0, 0]);
+  rt.run("additiveAttentionForward", args, attentionShares(rt, p));
 }
 
-export function additiveAttentionBackwardOn(rt: WasmRuntime, p: AdditiveAttentionProblem, forward: AdditiveAttentionResult, gradOut: Float32Array): AdditiveAttentionGrads {
+/** Where the backward kernel writes (or, accumulating, adds) its gradients; `vPartials` holds one [H] row per share. */
+export interface AttentionGradBuffers {
+  grad: number;
+  dQuery: number;
+  dKey: number;
+  dValues: number;
+  vPartials: number;
+  shares: number;
+}
+
+export function runAttentionBackward(rt: WasmRuntime, p: AttentionDims, b: AttentionBuffers, g: AttentionGradBuffers, accumulate: boolean): void {
+  const scratch = rt.alloc(g.shares * p.keys * 4);
+  const args = rt.alloc(FIELDS * 4);
+  rt.i32(args, FIELDS).set([b.values, b.v, b.out, b.query, g.grad, g.dQuery, g.dKey, g.dValues, g.vPartials, ...dims(p), scratch, b.key, b.outStride, accumulate ? 1 : 0]);
+  rt.run("additiveAttentionBackward", args, g.shares);
+}
+
+/** Sums `shares` rows of `length` partial sums into a fresh arena block. */
+export function sumPartialsOn(rt: WasmRuntime, partials: number, shares: number, length: number): number {
+  const out = rt.alloc(length * 4);
+  const args = rt.alloc(4 * 4);
+  rt.i32(args, 4).set([partials, shares, length, out]);
+  rt.run("sumPartials", args, 1);
+  return out;
+}
+
+function stageProblem(rt: WasmRuntime, p: AdditiveAttentionProblem, out: number): AttentionBuffers {
+  return {
+    query: stageArray(rt, p.query),
+    key: stageArray(rt, p.key),
+    v: stageArray(rt, p.v),
+    values: stageArray(rt, p.values),
+    mask: stageMask(rt, p.mask),
+    out,
+    outStride: p.valueSize + p.keys,
+  };
+}
+
+export function additiveAttentionOn(rt: WasmRuntime, p: AdditiveAttentionProblem): Float32Array {
+  rt.reset();
+  const length = p.batch * p.queries * (p.valueSize + p.keys);
+  const buffers = stageProblem(rt, p, rt.alloc(length * 4));
+  runAttentionForward(rt, p, buffers);
+  return unstage(rt, buffers.out, length);
+}
+
+export function additiveAttentionBackwardOn(rt: WasmRuntime, p: AdditiveAttentionProblem, out: Float32Array, gradOut: Float32Array): AdditiveAttentionGrads {
   const { batch: N, queries: L, keys: S, hidden: H, valueSize: D } = p;
   rt.reset();
-  const shares = sharesFor(rt, p);
-  const values = stageArray(rt, p.values);
-  const v = stageArray(rt, p.v);
-  const out = stageArray(rt, forward.out);
-  const tanh = stageArray(rt, forward.tanh);
-  const grad = stageArray(rt, gradOut);
-  const dQuery = rt.alloc(N * L * H * 4);
-  const dKey = rt.alloc(N * S * H * 4);
-  const dValues = rt.alloc(N * S * D * 4);
-  const vPartials = rt.alloc(shares * H * 4);
-  const scratch = rt.alloc(shares * S * 4);
-  const args = rt.alloc(FIELDS * 4);
-  rt.i32(args, FIELDS).set([values, v, out, tanh, grad, dQuery, dKey, dValues, vPartials, ...dims(p), scratch]);
-  rt.run("additiveAttentionBackward", args, shares);
-  const dv = rt.alloc(H * 4);
-  const sumArgs = rt.alloc(4 * 4);
-  rt.i32(sumArgs, 4).set([vPartials, shares, H, dv]);
-  rt.run("sumPartials", sumArgs, 1);
-  return { query: unstage(rt, dQuery, N * L * H), key: unstage(rt, dKey, N * S * H), v: unstage(rt, dv, H), values: unstage(rt, dValues, N * S * D) };
+  const buffers = stageProblem(rt, p, stageArray(rt, out));
+  const shares = attentionShares(rt, p);
+  const grads: AttentionGradBuffers = {
+    grad: stageArray(rt, gradOut),
+    dQuery: rt.alloc(N * L * H * 4),
+    dKey: rt.alloc(N * S * H * 4),
+    dValues: rt.alloc(N * S * D * 4),
+    vPartials: rt.alloc(shares * H * 4),
+    shares,
+  };
+  runAttentionBackward(rt, p, buffers, grads, false);
+  const dv = sumPartialsOn(rt, grads.vPartials, shares, H);
+  return { query: unstage(rt, grads.dQuery, N * L * H), key: unstage(rt, grads.dKey, N * S * H), v: unstage(rt, dv, H), values: unstage(rt, grads.dValues, N * S * D) };
 }

@@ -39,7 +39,7 @@ const MIN_STRIDED_COPY_ELEMENTS = 4096;
 const MIN_CROSS_ENTROPY_ELEMENTS = 256;
 // Layer norm: two passes over the rows forward, three backward.
 const MIN_LAYER_NORM_ELEMENTS = 4096;
-// Additive attention's [N, L, S, H] tanh values, below which staging costs more than the kernel saves.
+// Additive attention's [N, L, S, H] tanh arguments, below which staging costs more than the kernel saves.
 const MIN_ADDITIVE_ATTENTION_ELEMENTS = 4096;
 // The arena a backward pass may fill with results it keeps in wasm memory (beyond it they are
 // copied out as outside a scope). The memory stays reserved for the next pass.
@@ -210,9 +210,9 @@ export const wasmBackend: Backend = {
     if (problem.batch * problem.queries * problem.keys * problem.hidden < MIN_ADDITIVE_ATTENTION_ELEMENTS) return jsBackend.additiveAttention(problem);
     return additiveAttentionOn(wasmRuntime(), problem);
   },
-  additiveAttentionBackward(problem, forward, gradOut) {
-    if (problem.batch * problem.queries * problem.keys * problem.hidden < MIN_ADDITIVE_ATTENTION_ELEMENTS) return jsBackend.additiveAttentionBackward(problem, forward, gradOut);
-    return additiveAttentionBackwardOn(wasmRuntime(), problem, forward, gradOut);
+  additiveAttentionBackward(problem, out, gradOut) {
+    if (problem.batch * problem.queries * problem.keys * problem.hidden < MIN_ADDITIVE_ATTENTION_ELEMENTS) return jsBackend.additiveAttentionBackward(problem, out, gradOut);
+    return additiveAttentionBackwardOn(wasmRuntime(), problem, out, gradOut);
   },
   layerNorm(problem) {
     if (problem.x.length < MIN_LAYER_NORM_ELEMENTS) return jsBackend.layerNorm(problem);

@@ -35,11 +35,11 @@ export function additiveAttentionProjected(query: Tensor, keys: Tensor, v: Tenso
     query: denseElements(query), key: denseElements(keys), v: denseElements(v), values: denseElements(values),
     mask: keyPaddingMask === null ? null : (keyPaddingMask.contiguous().data() as Uint8Array),
   };
-  const forward = backend().additiveAttention(problem);
+  const out = backend().additiveAttention(problem);
   // One output holding each row's context and weights, so a single node serves both.
   const inputs = [query, keys, v, values];
-  const packed = record(op, fromStorage(forward.out, [N, L, D + S], "float32"), inputs, (g) => {
-    const grads = backend().additiveAttentionBackward(problem, forward, denseElements(g));
+  const packed = record(op, fromStorage(out, [N, L, D + S], "float32"), inputs, (g) => {
+    const grads = backend().additiveAttentionBackward(problem, out, denseElements(g));
     return [grads.query, grads.key, grads.v, grads.values].map((values, i) => (inputs[i].requiresGrad ? fromStorage(values, inputs[i].shape, "float32") : null));
   });
   return [packed.narrow(2, 0, D), packed.narrow(2, D, S)];
