@@ -1,6 +1,6 @@
 import type { DType, Storage } from "../core/dtype.js";
 import type { Layout } from "../core/layout.js";
-import type { RecurrenceForwardResult, RecurrenceGrads, RecurrenceOperands, RecurrenceSaved, RecurrenceSpec, RecurrenceWanted, RecurrenceWeights } from "./recurrence.js";
+import type { AttentionDecoderGrads, AttentionDecoderProblem, AttentionDecoderSaved, RecurrenceForwardResult, RecurrenceGrads, RecurrenceOperands, RecurrenceSaved, RecurrenceSpec, RecurrenceWanted, RecurrenceWeights } from "./recurrence.js";
 
 /**
  * The whole backend contract. Kernels receive storage (a typed array) plus a Layout, so views
@@ -297,6 +297,16 @@ export interface Backend {
   recurrenceBackward(spec: RecurrenceSpec, weights: RecurrenceWeights, saved: RecurrenceSaved, gradOutput: Float32Array, wanted: RecurrenceWanted): RecurrenceGrads;
   /** recurrenceForward's saved tensors will not be read again: a backend that keeps them in its own memory frees them. */
   recurrenceRelease(saved: RecurrenceSaved): void;
+  /**
+   * Optional: the whole teacher-forced attention decoder in one call (AttentionDecoderProblem),
+   * -> the recurrence's output [T + 1, B, H] and what the backward reads. A backend without it
+   * (the JS reference) runs the decoder as its composite of recorded ops instead.
+   */
+  attentionDecoderForward?(problem: AttentionDecoderProblem): { output: Float32Array; saved: AttentionDecoderSaved };
+  /** Every input's gradient from d(output) [T + 1, B, H]; present with attentionDecoderForward. */
+  attentionDecoderBackward?(problem: AttentionDecoderProblem, saved: AttentionDecoderSaved, gradOutput: Float32Array): AttentionDecoderGrads;
+  /** attentionDecoderForward's saved tensors will not be read again. */
+  attentionDecoderRelease?(saved: AttentionDecoderSaved): void;
   /**
    * Opens a result scope around work whose intermediate results die inside it (the autograd
    * engine's backward pass): until `closeResultScope`, a backend may leave its results in its own

@@ -117,3 +117,57 @@ export interface RecurrenceGrads {
 export function gateCount(kind: RecurrentCellKind): number {
   return kind === "lstm" ? 4 : kind === "gru" ? 3 : 1;
 }
+
+/**
+ * A teacher-forced GRU decoder with additive (Bahdanau) attention over encoder states, the
+ * lectures' / PyTorch tutorial's translator decoder: per step t, with h the state entering it,
+ * q = h W_q^T, [c, w] = additive attention of q over `keys` (v, mask) with `values`,
+ * x_t = inputs[t] + c W_c^T (+ b_ih), and h = GRU(x_t, h; W_hh, b_hh). All arrays dense.
+ */
+export interface AttentionDecoderProblem {
+  steps: number;
+  batch: number;
+  /** Source positions S. */
+  keys: number;
+  /** H: the state, attention and value width. */
+  hidden: number;
+  /** [T, B, 3H]: the part of each step's input projection known up front (W_e e_t), no bias. */
+  inputs: Float32Array;
+  /** [B, H]. */
+  h0: Float32Array;
+  /** [B, S, H], projected once per batch (U h_s). */
+  keyStates: Float32Array;
+  /** [B, S, H]: the encoder states the context averages. */
+  values: Float32Array;
+  /** [B, S], nonzero at padding; null: none. */
+  mask: Uint8Array | null;
+  /** W_q [H, H]. */
+  weightQuery: Float32Array;
+  /** v [H]. */
+  v: Float32Array;
+  /** W_c [3H, H]: the context's half of W_ih. */
+  weightContext: Float32Array;
+  weightHh: Float32Array;
+  biasIh: Float32Array;
+  biasHh: Float32Array;
+}
+
+/** What the backward reads: the recurrence's saved tensors, each step's query [T, B, H] and attention rows [T, B, H + S] (context, then weights). */
+export interface AttentionDecoderSaved {
+  recurrence: RecurrenceSaved;
+  queries: Float32Array;
+  attention: Float32Array;
+}
+
+export interface AttentionDecoderGrads {
+  inputs: Float32Array;
+  h0: Float32Array;
+  keyStates: Float32Array;
+  values: Float32Array;
+  weightQuery: Float32Array;
+  v: Float32Array;
+  weightContext: Float32Array;
+  weightHh: Float32Array;
+  biasIh: Float32Array;
+  biasHh: Float32Array;
+}

@@ -96,23 +96,27 @@ export class Decoder extends nn.Module {
    * Teacher forcing: inputs [B, T] (<bos> then the target shifted) -> the states [B, T, H] the
    * output layer reads. The same values as step() at every t, computed with less work: the GRU
    * cell's input projection W_ih [e; c] is W_e e + W_c c, and the embeddings e of all steps are
-   * known up front, so their half is one GEMM over all steps; only the context half (which needs
-   * the previous state) runs per step, on half the weights.
+   * known up front, so their half is one GEMM over all steps; the rest runs as one decoder op
+   * (F.attentionGruDecoder: the whole time loop in one backend call each way on wasm), or
+   * without attention as one GRU pass over all steps.
    */
   states(inputs: Tensor, state: Tensor, memory: EncoderMemory): Tensor {
     const embedded = this.dropout.forward(this.embedding.forward(inputs)); // [B, T, H]
     const { gru } = this;
     const embeddedWidth = embedded.shape[2];
     const projected = F.linear(embedded.transpose(0, 1), gru.weight_ih.narrow(1, 0, embeddedWidth)); // [T, B, 3H]
-    const contextWeight = this.useAttention ? gru.weight_ih.narrow(1, embeddedWidth, gru.weight_ih.shape[1] - embeddedWidth) : null;
-    const states: Tensor[] = [];
-    for (let t = 0; t < inputs.shape[1]; t++) {
-      let inputProjection = projected.select(0, t);
-      if (contextWeight !== null) inputProjection = inputProjection.add(F.linear(this.attend(state, memory)[0], contextWeight));
-      state = fusedRecurrence("gru", inputProjection.unsqueeze(0), gru.weight_hh, gru.bias_hh, state, { biasIh: gru.bias_ih }).select(0, 1);
-      states.push(state);
-    }
-    return flint.stack(states, 1);
+    const T = inputs.shape[1];
+    if (!this.useAttention) return fusedRecurrence("gru", projected, gru.weight_hh, gru.bias_hh, state, { biasIh: gru.bias_ih }).narrow(0, 0, T).transpose(0, 1);
+    const attention = this.attention as flint.nn.AdditiveAttention;
+    const weights = {
+      weightQuery: attention.query_proj.weight,
+      v: attention.v.weight.reshape([-1]),
+      weightContext: gru.weight_ih.narrow(1, embeddedWidth, gru.weight_ih.shape[1] - embeddedWidth),
+      weightHh: gru.weight_hh,
+      biasIh: gru.bias_ih as Tensor,
+      biasHh: gru.bias_hh as Tensor,
+    };
+    return F.attentionGruDecoder(projected, state, memory.projectedKeys as Tensor, memory.states, memory.paddingMask, weights).transpose(0, 1);
   }
 
   /** Teacher forcing: inputs [B, T] -> logits [B, T, V]. */

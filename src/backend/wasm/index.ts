@@ -12,6 +12,7 @@ import { matmulOn } from "./matmul.js";
 import { copyOut } from "./operands.js";
 import { layerNormBackwardOn, layerNormOn } from "./normalization.js";
 import { additiveAttentionBackwardOn, additiveAttentionOn } from "./additive-attention.js";
+import { attentionDecoderBackwardOn, attentionDecoderForwardOn, attentionDecoderReleaseOn } from "./attention-decoder.js";
 import { crossEntropyBackwardOn, crossEntropyForwardOn } from "./loss.js";
 import { adamUpdateOn, sgdMomentumUpdateOn } from "./optim.js";
 import { avgPoolBackwardOn, avgPoolOn, maxPoolBackwardOn, maxPoolOn } from "./pool.js";
@@ -213,6 +214,15 @@ export const wasmBackend: Backend = {
   additiveAttentionBackward(problem, out, gradOut) {
     if (problem.batch * problem.queries * problem.keys * problem.hidden < MIN_ADDITIVE_ATTENTION_ELEMENTS) return jsBackend.additiveAttentionBackward(problem, out, gradOut);
     return additiveAttentionBackwardOn(wasmRuntime(), problem, out, gradOut);
+  },
+  attentionDecoderForward(problem) {
+    return attentionDecoderForwardOn(wasmRuntime(), problem);
+  },
+  attentionDecoderBackward(problem, saved, gradOutput) {
+    return attentionDecoderBackwardOn(wasmRuntime(), problem, saved, gradOutput);
+  },
+  attentionDecoderRelease(saved) {
+    attentionDecoderReleaseOn(wasmRuntime(), saved);
   },
   layerNorm(problem) {
     if (problem.x.length < MIN_LAYER_NORM_ELEMENTS) return jsBackend.layerNorm(problem);

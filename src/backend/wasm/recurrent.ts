@@ -1,3 +1,4 @@
+import { fail } from "../../core/errors.js";
 import { gateCount, type RecurrenceForwardResult, type RecurrenceGrads, type RecurrenceOperands, type RecurrenceSaved, type RecurrenceSpec, type RecurrenceWanted, type RecurrenceWeights } from "../recurrence.js";
 import { GEMM_ARG_A_PTR, type GemmOperand, gemmOn, type GemmSplit, type PreparedGemm, prepareGemm } from "./matmul.js";
 import { unstage } from "./operands.js";
@@ -165,7 +166,7 @@ function interleavedGateRows(rt: WasmRuntime, weight: Float32Array, gates: numbe
  * c. Saving, the slots are hPrev's and cPrev's, so they hold the saved tensors; otherwise two
  * buffers alternate, with hPrev's (cPrev's) slot 0 holding the last step's input as in the unfused loop.
  */
-function fusedForwardLoop(rt: WasmRuntime, spec: RecurrenceSpec, save: boolean, args: number, gemm: StepGemm, state: { h: number; c: number; hPrev: number; cPrev: number }): void {
+function fusedForwardLoop(rt: WasmRuntime, spec: RecurrenceSpec, save: boolean, args: number, gemm: StepGemm, state: { h: number; c: number; hPrev: number; cPrev: number }, hooks: RecurrenceForwardHooks | null): void {
   const { steps: T, batch: B, hidden: H, stateSize: P } = spec;
   const isLstm = spec.kind === "lstm";
   const stepAt = (k: number): number => (spec.reverse ? T - 1 - k : k);
@@ -178,14 +179,33 @@ function fusedForwardLoop(rt: WasmRuntime, spec: RecurrenceSpec, save: boolean, 
   if (T === 0) return;
   rt.f32(hSlot(0), B * P).set(rt.f32(state.h, B * P));
   if (isLstm) rt.f32(cSlot(0), B * H).set(rt.f32(state.c, B * H));
-  const stepFields = rt.i32(args + 4 * STEP_FIELD, 6);
   for (let k = 0; k < T; k++) {
-    stepFields.set([stepAt(k), gemm.args, hSlot(k), hSlot(k + 1), cSlot(k), cSlot(k + 1)]);
+    hooks?.beforeStep(stepAt(k), hSlot(k));
+    rt.i32(args + 4 * STEP_FIELD, 6).set([stepAt(k), gemm.args, hSlot(k), hSlot(k + 1), cSlot(k), cSlot(k + 1)]);
     rt.run("recurrentForwardFused", args, gemm.shares, gemm.perThread);
   }
 }
 
-export function recurrenceForwardOn(rt: WasmRuntime, spec: RecurrenceSpec, operands: RecurrenceOperands, save: boolean): RecurrenceForwardResult {
+/**
+ * Work a caller runs inside the fused time loop, on buffers it allocates in the same arena (the
+ * attention decoder computes each step's input projection from the state entering the step).
+ */
+export interface RecurrenceForwardHooks {
+  /** Once the recurrence's buffers are allocated; `x` is the [T, B, G*H] input projections (bias_ih not added), read by step t only at step t. */
+  setup(x: number): void;
+  /** Before step t's kernel, with the state entering it ([B, P]): may add into x's block t. */
+  beforeStep(t: number, hIn: number): void;
+}
+
+/** Work a caller runs inside the fused backward time loop (see RecurrenceForwardHooks). */
+export interface RecurrenceBackwardHooks {
+  /** Once the buffers are allocated: d x [T, B, G*H], the running d h [B, P], and the saved states entering each step [T, B, P]. */
+  setup(buffers: { dgx: number; dh: number; hPrev: number }): void;
+  /** After step t's gate derivatives (d x's block t is final), before step t - 1's: may add into d h (then d h_{t-1}). */
+  afterStep(t: number): void;
+}
+
+export function recurrenceForwardOn(rt: WasmRuntime, spec: RecurrenceSpec, operands: RecurrenceOperands, save: boolean, hooks: RecurrenceForwardHooks | null = null): RecurrenceForwardResult {
   const { kind, steps: T, batch: B, hidden: H, stateSize: P } = spec;
   const G = gateCount(kind);
   const GH = G * H;
@@ -193,6 +213,7 @@ export function recurrenceForwardOn(rt: WasmRuntime, spec: RecurrenceSpec, opera
   const projecting = operands.weightHr !== null;
   // Without projections each step is one threaded job (recurrentForwardFused).
   const fused = !projecting;
+  if (hooks !== null && (!fused || operands.weightIh !== null)) fail("recurrenceForward", "step hooks need the fused loop over given input projections");
   const savedSteps = save ? T : Math.min(T, 1);
   const sizes = {
     hPrev: savedSteps * B * P,
@@ -228,7 +249,8 @@ export function recurrenceForwardOn(rt: WasmRuntime, spec: RecurrenceSpec, opera
   const recurrent = new StepGemm(rt, { ptr: w, batch: 0, row: 1, col: P }, hw, B, hwWidth, P, false, fused ? { perThread: FUSED_SHARES_PER_THREAD } : {});
 
   if (fused) {
-    fusedForwardLoop(rt, spec, save, args, recurrent, { h, c, hPrev, cPrev });
+    hooks?.setup(x);
+    fusedForwardLoop(rt, spec, save, args, recurrent, { h, c, hPrev, cPrev }, hooks);
   } else {
     const projection = new StepGemm(rt, { ptr: whr, batch: 0, row: 1, col: H }, hProj, B, P, H, false);
     const saveState = rt.exported("recurrentForwardSave") as StepKernel;
@@ -290,7 +312,7 @@ export function recurrenceReleaseOn(rt: WasmRuntime, saved: RecurrenceSaved): vo
   for (const key of [...SAVED_KEYS].reverse()) rt.releaseScoped(saved[key]);
 }
 
-export function recurrenceBackwardOn(rt: WasmRuntime, spec: RecurrenceSpec, weights: RecurrenceWeights, saved: RecurrenceSaved, gradOutput: Float32Array, wanted: RecurrenceWanted): RecurrenceGrads {
+export function recurrenceBackwardOn(rt: WasmRuntime, spec: RecurrenceSpec, weights: RecurrenceWeights, saved: RecurrenceSaved, gradOutput: Float32Array, wanted: RecurrenceWanted, hooks: RecurrenceBackwardHooks | null = null): RecurrenceGrads {
   const { kind, steps: T, batch: B, hidden: H, stateSize: P, inputSize: I } = spec;
   const { weightHh, weightHr, weightIh } = weights;
   const GH = gateCount(kind) * H;
@@ -299,6 +321,7 @@ export function recurrenceBackwardOn(rt: WasmRuntime, spec: RecurrenceSpec, weig
   const projecting = weightHr !== null;
   // Without projections each step is one threaded job (recurrentBackwardFused).
   const fused = !projecting;
+  if (hooks !== null && (!fused || !isGru || weightIh !== null)) fail("recurrenceBackward", "step hooks need the fused GRU loop over given input projections");
   rt.reset();
   const g = floats(rt, gradOutput.length, gradOutput);
   const w = floats(rt, GH * P, weightHh);
@@ -329,10 +352,11 @@ export function recurrenceBackwardOn(rt: WasmRuntime, spec: RecurrenceSpec, weig
   if (fused) {
     // Job k ends step k + 1's dh GEMM and runs step k's gates (in loop order, for a share of the
     // hidden units each); a last job ends the first step's GEMM.
-    const stepFields = rt.i32(args + 4 * STEP_FIELD, 3);
+    hooks?.setup({ dgx, dh, hPrev });
     for (let k = T - 1; k >= -1; k--) {
-      stepFields.set([k >= 0 ? stepAt(k) : -1, recurrent.args, k + 1 < T ? stepAt(k + 1) : -1]);
+      rt.i32(args + 4 * STEP_FIELD, 3).set([k >= 0 ? stepAt(k) : -1, recurrent.args, k + 1 < T ? stepAt(k + 1) : -1]);
       rt.run("recurrentBackwardFused", args, recurrent.shares, recurrent.perThread);
+      if (k >= 0) hooks?.afterStep(stepAt(k));
     }
   } else {
     const projection = new StepGemm(rt, { ptr: whr, batch: 0, row: H, col: 1 }, dhRaw, B, H, P, false);

@@ -9,3 +9,4 @@ export * from "./padding.js";
 export { scaledDotProductAttention, multiHeadAttentionForward, type ScaledDotProductAttentionOptions, type MultiHeadAttentionForwardOptions } from "./attention.js";
 export * from "./sampling.js";
 export { additiveAttentionProjected } from "./additive-attention.js";
+export { attentionGruDecoder, type AttentionDecoderWeights } from "./attention-decoder.js";

@@ -1,0 +1,123 @@
+import type { AttentionDecoderGrads, AttentionDecoderProblem, AttentionDecoderSaved, RecurrenceSpec } from "../recurrence.js";
+import { type AttentionBuffers, type AttentionDims, attentionShares, runAttentionBackward, runAttentionForward, stageMask, sumPartialsOn } from "./additive-attention.js";
+import { gemmOn, type GemmOperand } from "./matmul.js";
+import { stageArray, unstage } from "./operands.js";
+import { recurrenceBackwardOn, recurrenceForwardOn, recurrenceReleaseOn } from "./recurrent.js";
+import type { WasmRuntime } from "./runtime.js";
+
+// The teacher-forced attention decoder (AttentionDecoderProblem) as one backend call each way:
+// the fused GRU time loop of recurrent.ts, with each step's query, attention and context
+// projection run inside it on buffers that stay in wasm memory. Per step that replaces a dozen
+// recorded ops, each staging its operands and copying its result out; and the weight gradients
+// of W_q and W_c become one GEMM over all steps each (as W_hh's already is) instead of one
+// 32-row GEMM per step plus the sums.
+
+function spec(p: AttentionDecoderProblem): RecurrenceSpec {
+  return { kind: "gru", steps: p.steps, batch: p.batch, hidden: p.hidden, stateSize: p.hidden, reverse: false, leak: 1, lengths: new Int32Array(p.batch).fill(p.steps), inputSize: 0 };
+}
+
+function attentionDims(p: AttentionDecoderProblem): AttentionDims {
+  return { batch: p.batch, queries: 1, keys: p.keys, hidden: p.hidden, valueSize: p.hidden };
+}
+
+/** A row-major [rows, cols] matrix at `ptr` (rows `row` apart), as a GEMM operand. */
+function matrix(ptr: number, row: number): GemmOperand {
+  return { ptr, batch: 0, row, col: 1 };
+}
+
+/** The transpose of a row-major matrix at `ptr` with rows `row` apart. */
+function transposed(ptr: number, row: number): GemmOperand {
+  return { ptr, batch: 0, row: 1, col: row };
+}
+
+/** The attention kernels' operands that do not change from step to step. */
+function stageAttention(rt: WasmRuntime, p: AttentionDecoderProblem): AttentionBuffers {
+  return { query: 0, key: stageArray(rt, p.keyStates), v: stageArray(rt, p.v), values: stageArray(rt, p.values), mask: stageMask(rt, p.mask), out: 0, outStride: p.hidden + p.keys };
+}
+
+export function attentionDecoderForwardOn(rt: WasmRuntime, p: AttentionDecoderProblem): { output: Float32Array; saved: AttentionDecoderSaved } {
+  const { steps: T, batch: B, keys: S, hidden: H } = p;
+  const GH = 3 * H;
+  const width = H + S;
+  let x = 0, weightQuery = 0, weightContext = 0, queries = 0, attention = 0;
+  let buffers: AttentionBuffers | null = null;
+  const { output, saved } = recurrenceForwardOn(rt, spec(p), { x: p.inputs, weightIh: null, weightHh: p.weightHh, weightHr: null, biasIh: p.biasIh, biasHh: p.biasHh, h0: p.h0, c0: null }, true, {
+    setup(inputs) {
+      x = inputs;
+      weightQuery = stageArray(rt, p.weightQuery);
+      weightContext = stageArray(rt, p.weightContext);
+      queries = rt.alloc(T * B * H * 4);
+      attention = rt.alloc(T * B * width * 4);
+      buffers = stageAttention(rt, p);
+    },
+    beforeStep(t, hIn) {
+      const query = queries + t * B * H * 4;
+      const out = attention + t * B * width * 4;
+      gemmOn(rt, { a: matrix(hIn, H), b: transposed(weightQuery, H), c: matrix(query, H), batch: 1, m: B, n: H, k: H });
+      runAttentionForward(rt, attentionDims(p), { ...buffers!, query, out });
+      // x_t += c W_c^T: the context is the first H of each attention row.
+      gemmOn(rt, { a: matrix(out, width), b: transposed(weightContext, H), c: matrix(x + t * B * GH * 4, GH), batch: 1, m: B, n: GH, k: H, accumulate: true });
+    },
+  });
+  return { output, saved: { recurrence: saved, queries: unstage(rt, queries, T * B * H), attention: unstage(rt, attention, T * B * width) } };
+}
+
+export function attentionDecoderBackwardOn(rt: WasmRuntime, p: AttentionDecoderProblem, saved: AttentionDecoderSaved, gradOutput: Float32Array): AttentionDecoderGrads {
+  const { steps: T, batch: B, keys: S, hidden: H } = p;
+  const GH = 3 * H;
+  const width = H + S;
+  const dims = attentionDims(p);
+  let dgx = 0, dh = 0, hPrev = 0, weightQuery = 0, weightContext = 0, queries = 0, attention = 0, grad = 0, dQueries = 0, dKeys = 0, dValues = 0, vPartials = 0;
+  let buffers: AttentionBuffers | null = null;
+  let shares = 1;
+  let first = true;
+  const grads = recurrenceBackwardOn(rt, spec(p), { weightHh: p.weightHh, weightHr: null, weightIh: null }, saved.recurrence, gradOutput, { weights: true, input: true }, {
+    setup(b) {
+      ({ dgx, dh, hPrev } = b);
+      weightQuery = stageArray(rt, p.weightQuery);
+      weightContext = stageArray(rt, p.weightContext);
+      queries = stageArray(rt, saved.queries);
+      attention = stageArray(rt, saved.attention);
+      buffers = stageAttention(rt, p);
+      shares = attentionShares(rt, dims);
+      // d(attention rows): d c from each step's GEMM, d w zero (the weights feed nothing else).
+      grad = rt.alloc(B * width * 4);
+      rt.f32(grad, B * width).fill(0);
+      dQueries = rt.alloc(T * B * H * 4);
+      dKeys = rt.alloc(B * S * H * 4);
+      dValues = rt.alloc(B * S * H * 4);
+      vPartials = rt.alloc(shares * H * 4);
+    },
+    afterStep(t) {
+      const dQuery = dQueries + t * B * H * 4;
+      // d c_t = d x_t W_c; the attention's gradients (keys', values' and v's summed over steps); d h_{t-1} += d q_t W_q.
+      gemmOn(rt, { a: matrix(dgx + t * B * GH * 4, GH), b: matrix(weightContext, H), c: matrix(grad, width), batch: 1, m: B, n: H, k: GH });
+      runAttentionBackward(rt, dims, { ...buffers!, query: queries + t * B * H * 4, out: attention + t * B * width * 4 }, { grad, dQuery, dKey: dKeys, dValues, vPartials, shares }, !first);
+      first = false;
+      gemmOn(rt, { a: matrix(dQuery, H), b: matrix(weightQuery, H), c: matrix(dh, H), batch: 1, m: B, n: H, k: H, accumulate: true });
+    },
+  });
+  // The weight gradients over all steps, one GEMM each: d W_c = d x^T C, d W_q = d Q^T H_prev.
+  const rows = T * B;
+  const weightGrad = (a: GemmOperand, b: GemmOperand, m: number): Float32Array => {
+    const out = rt.alloc(m * H * 4);
+    gemmOn(rt, { a, b, c: matrix(out, H), batch: 1, m, n: H, k: rows });
+    return unstage(rt, out, m * H);
+  };
+  return {
+    inputs: grads.dGatesX,
+    h0: grads.dh0,
+    keyStates: unstage(rt, dKeys, B * S * H),
+    values: unstage(rt, dValues, B * S * H),
+    weightQuery: weightGrad(transposed(dQueries, H), matrix(hPrev, H), H),
+    v: unstage(rt, sumPartialsOn(rt, vPartials, shares, H), H),
+    weightContext: weightGrad(transposed(dgx, GH), matrix(attention, width), GH),
+    weightHh: grads.dWeightHh!,
+    biasIh: grads.dBiasIh,
+    biasHh: grads.dBiasHh,
+  };
+}
+
+export function attentionDecoderReleaseOn(rt: WasmRuntime, saved: AttentionDecoderSaved): void {
+  recurrenceReleaseOn(rt, saved.recurrence);
+}

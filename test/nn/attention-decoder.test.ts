@@ -1,0 +1,117 @@
+// F.attentionGruDecoder: on wasm the whole teacher-forced decoder is one node whose time loop
+// runs in one backend call each way (src/backend/wasm/attention-decoder.ts); elsewhere it is the
+// composite of recorded ops (attention, linear, GRU step per time step). The fused node must give
+// the composite's states and all ten inputs' gradients, and the JS backend the composite itself.
+// The translator's PyTorch goldens (test/apps/translate-golden.test.ts) run through it too.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { wasmRuntime } from "../../src/backend/wasm/runtime.js";
+import * as flint from "../../src/index.js";
+import { composite } from "../../src/nn/functional/attention-decoder.js";
+import type { Tensor } from "../../src/tensor/tensor.js";
+import { assertClose } from "../helpers.js";
+
+const F = flint.nn.functional;
+const NAMES = ["inputs", "h0", "keys", "values", "weightQuery", "v", "weightContext", "weightHh", "biasIh", "biasHh"];
+
+function withBackend<T>(name: string, body: () => T): T {
+  const before = flint.getBackend();
+  flint.setBackend(name);
+  try {
+    return body();
+  } finally {
+    flint.setBackend(before);
+  }
+}
+
+interface Case {
+  name: string;
+  T: number;
+  B: number;
+  S: number;
+  H: number;
+  masked: boolean;
+}
+
+const CASES: Case[] = [
+  { name: "translator-like, padded sources", T: 7, B: 32, S: 9, H: 64, masked: true },
+  { name: "odd hidden size", T: 3, B: 5, S: 4, H: 13, masked: true },
+  { name: "one step, no mask", T: 1, B: 8, S: 6, H: 32, masked: false },
+];
+
+function operands(c: Case) {
+  flint.manualSeed(1);
+  const make = (shape: number[], scale: number) => flint.randn(shape).mul(scale).requiresGrad_();
+  const { T, B, S, H } = c;
+  const inputs = make([T, B, 3 * H], 0.5);
+  const h0 = make([B, H], 0.5);
+  const keys = make([B, S, H], 0.5);
+  const values = make([B, S, H], 0.5);
+  const mask = c.masked ? flint.tensor(Array.from({ length: B }, (_, b) => Array.from({ length: S }, (_, s) => s >= 1 + (b % S)))) : null;
+  const weights = { weightQuery: make([H, H], 0.2), v: make([H], 0.3), weightContext: make([3 * H, H], 0.2), weightHh: make([3 * H, H], 0.2), biasIh: make([3 * H], 0.1), biasHh: make([3 * H], 0.1) };
+  return { inputs, h0, keys, values, mask, weights, all: [inputs, h0, keys, values, ...Object.values(weights)] };
+}
+
+function run(c: Case, decoder: typeof composite) {
+  const o = operands(c);
+  const states = decoder(o.inputs, o.h0, o.keys, o.values, o.mask, o.weights);
+  // The op under the states view (read before the backward releases the graph).
+  const node = states.gradFn?.inputs[0]?.gradFn?.name ?? null;
+  flint.manualSeed(2);
+  states.mul(flint.randn([...states.shape])).sum().backward();
+  return { states, node, grads: o.all.map((t) => t.grad as Tensor) };
+}
+
+for (const c of CASES) {
+  test(`attentionGruDecoder on wasm: one fused node with the composite's states and gradients (${c.name})`, () => {
+    withBackend("wasm", () => {
+      const fused = run(c, F.attentionGruDecoder);
+      assert.equal(fused.node, "attentionGruDecoder", "the fused node ran");
+      assert.deepEqual(fused.states.shape, [c.T, c.B, c.H]);
+      const reference = run(c, composite);
+      assertClose(fused.states, reference.states, { atol: 1e-6, rtol: 1e-5, message: "states" });
+      NAMES.forEach((name, i) => assertClose(fused.grads[i], reference.grads[i], { atol: 1e-5, rtol: 1e-4, message: `d ${name}` }));
+      // The JS backend's composite: the same numbers up to rounding.
+      const js = withBackend("js", () => run(c, F.attentionGruDecoder));
+      assertClose(fused.states, js.states, { atol: 1e-5, rtol: 1e-4, message: "states vs the JS backend" });
+      NAMES.forEach((name, i) => assertClose(fused.grads[i], js.grads[i], { atol: 1e-4, rtol: 1e-3, message: `d ${name} vs the JS backend` }));
+    });
+  });
+}
+
+test("attentionGruDecoder on the JS backend is the composite", () => {
+  withBackend("js", () => {
+    const c = CASES[1];
+    const decoder = run(c, F.attentionGruDecoder);
+    const reference = run(c, composite);
+    assert.deepEqual(Array.from(decoder.states.data()), Array.from(reference.states.data()));
+    decoder.grads.forEach((g, i) => assert.deepEqual(Array.from(g.data()), Array.from(reference.grads[i].data()), NAMES[i]));
+  });
+});
+
+test("attentionGruDecoder without gradients keeps nothing for a backward", () => {
+  withBackend("wasm", () => {
+    const rt = wasmRuntime();
+    const c = CASES[0];
+    const o = operands(c);
+    const before = rt.scopedBytes;
+    const states = flint.noGrad(() => F.attentionGruDecoder(o.inputs, o.h0, o.keys, o.values, o.mask, o.weights));
+    assert.equal(states.gradFn, null);
+    assert.equal(rt.scopedBytes, before, "the saved tensors were released at once");
+    const reference = flint.noGrad(() => composite(o.inputs, o.h0, o.keys, o.values, o.mask, o.weights));
+    assertClose(states, reference, { atol: 1e-6, rtol: 1e-5 });
+  });
+});
+
+test("attentionGruDecoder: bad shapes are errors naming the op and the shapes", () => {
+  const o = operands(CASES[1]); // T 3, B 5, S 4, H 13
+  const call = (patch: Partial<typeof o>) => {
+    const p = { ...o, ...patch };
+    return () => F.attentionGruDecoder(p.inputs, p.h0, p.keys, p.values, p.mask, p.weights);
+  };
+  assert.throws(call({ h0: flint.randn([5]) }), /attentionGruDecoder: h0 must be \[B, H\], got \[5\]/);
+  assert.throws(call({ inputs: flint.randn([3, 5, 13]) }), /inputs must be \[T, 5, 39\] for h0 \[5, 13\], got \[3, 5, 13\]/);
+  assert.throws(call({ keys: flint.randn([5, 4, 12]) }), /keys must be \[5, S, 13\], got \[5, 4, 12\]/);
+  assert.throws(call({ values: flint.randn([5, 3, 13]) }), /values must be \[5, 4, 13\], got \[5, 3, 13\]/);
+  assert.throws(call({ weights: { ...o.weights, weightContext: flint.randn([39, 26]) } }), /weightContext must be \[39, 13\], got \[39, 26\]/);
+});
