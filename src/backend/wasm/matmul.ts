@@ -89,7 +89,7 @@ export function prepareGemm(rt: WasmRuntime, job: GemmJob, split: GemmSplit = {}
   const threads = rt.sharesFor(Math.min(split.maxThreads ?? Infinity, Math.floor((batch * m * n * Math.max(k, 1)) / MIN_MACS_PER_THREAD)), 1);
   const perThread = split.perThread ?? (batch > 1 ? MAX_SHARES_PER_THREAD : Math.max(1, Math.min(MAX_SHARES_PER_THREAD, Math.floor(Math.max(m, n) / (threads * MIN_STRIP)))));
   const shares = threads === 1 ? 1 : threads * perThread;
-  const scratch = rt.alloc(shares * rt.exported("gemmScratchBytes")());
+  const scratch = rt.callScratch(shares * rt.exported("gemmScratchBytes")());
   const args = rt.alloc(ARG_FIELDS * 4);
   const bias = job.bias;
   const flags = (job.relu ? 1 : 0) | (job.accumulate ? 2 : 0);

@@ -99,6 +99,9 @@ export class WasmRuntime {
   private buffer: ArrayBuffer | SharedArrayBuffer;
   private readonly ctrl: Int32Array | null;
   private top = ARENA_BASE;
+  /** Arena resets so far, and the current call's shared scratch block (see callScratch). */
+  private resets = 0;
+  private scratch = { ptr: 0, bytes: 0, resets: -1 };
   /** Where the arena starts: the resident arrays occupy [ARENA_BASE, arenaBase). */
   private arenaBase = ARENA_BASE;
   /** Freed resident blocks by size in bytes, and by end address (to give the top one back to the arena). */
@@ -172,6 +175,20 @@ export class WasmRuntime {
   /** Frees everything allocated since the last reset (the start of the current backend call), except results a scope keeps. */
   reset(): void {
     this.top = this.scope === null ? this.arenaBase : Math.max(this.arenaBase, this.scope.floor);
+    this.resets++;
+  }
+
+  /**
+   * A block of at least `bytes` for kernels' private scratch (a GEMM's packed panels), shared by
+   * every job of the current backend call (until the next `reset`): jobs run one after another,
+   * so a call running many GEMMs packs into the same warm block instead of a fresh, cache-cold
+   * one each time.
+   */
+  callScratch(bytes: number): number {
+    const block = this.scratch;
+    if (block.resets === this.resets && block.bytes >= bytes) return block.ptr;
+    this.scratch = { ptr: this.alloc(bytes), bytes, resets: this.resets };
+    return this.scratch.ptr;
   }
 
   /**
