@@ -3,7 +3,8 @@
 //   t[s] = tanh(q + k[s]), e[s] = v . t[s] (-inf where masked), w = softmax(e), c = sum_s w[s] x[s].
 // The backward recomputes t rather than the forward saving [N, L, S, H] of it: the tanh costs
 // less than copying it out and back in. Shares split the batch, so a share owns its samples' key
-// and value gradients.
+// and value gradients, and v's gradient is summed per sample: results never depend on the number
+// of shares (which follows the threads that are up).
 import { expv, tanhv } from "./math";
 import { laneSum, madd } from "./simd";
 
@@ -91,7 +92,7 @@ export function additiveAttentionForward(args: usize, share: i32, shares: i32): 
 /**
  * args: [values [N, S, D], v [H], out (the forward's, rows `outStride` apart), query [N, L, H],
  * grad (d out, rows `outStride` apart), d query [N, L, H], d keys [N, S, H], d values [N, S, D],
- * d v partials [shares, H] (one row per share; the caller sums them), N, L, S, H, D, scratch
+ * d v partials [N, H] (one row per sample; the caller sums them), N, L, S, H, D, scratch
  * [shares, S], keys [N, S, H], outStride, accumulate (nonzero: add into d keys, d values and the
  * d v partials instead of overwriting them)].
  */
@@ -102,14 +103,15 @@ export function additiveAttentionBackward(args: usize, share: i32, shares: i32):
   const dQuery = <usize>load<u32>(args, 20), dKeys = <usize>load<u32>(args, 24), dValues = <usize>load<u32>(args, 28);
   const N = load<i32>(args, N_FIELD * 4), L = load<i32>(args, L_FIELD * 4), S = load<i32>(args, S_FIELD * 4);
   const H = load<i32>(args, H_FIELD * 4), D = load<i32>(args, D_FIELD * 4);
-  const dv = at(<usize>load<u32>(args, 32), share * H);
+  const vPartials = <usize>load<u32>(args, 32);
   const dWeights = at(<usize>load<u32>(args, 56), share * S);
-  if (!accumulate) for (let h = 0; h < H; h++) store<f32>(at(dv, h), 0);
   const end = <i32>(<i64>N * (share + 1) / shares);
   for (let n = <i32>(<i64>N * share / shares); n < end; n++) {
+    const dv = at(vPartials, n * H);
     if (!accumulate) {
       memory.fill(at(dKeys, n * S * H), 0, <usize>(S * H) << 2);
       memory.fill(at(dValues, n * S * D), 0, <usize>(S * D) << 2);
+      memory.fill(dv, 0, <usize>H << 2);
     }
     for (let l = 0; l < L; l++) {
       const r = n * L + l;

@@ -3,8 +3,8 @@ import { stageArray, unstage } from "./operands.js";
 import type { WasmRuntime } from "./runtime.js";
 
 // Additive attention on kernels/additive-attention.ts: samples split across threads (a share
-// owns its samples' key and value gradients); v's gradient is summed per share, then by
-// sumPartials. The attention decoder (attention-decoder.ts) runs the same kernels on buffers it
+// owns its samples' key and value gradients); v's gradient is summed per sample, then across
+// samples by sumPartials, so results do not depend on the thread count. The attention decoder (attention-decoder.ts) runs the same kernels on buffers it
 // keeps in wasm memory across its time steps.
 const MIN_ELEMENTS_PER_THREAD = 32 * 1024;
 const FIELDS = 18;
@@ -52,7 +52,7 @@ export function runAttentionForward(rt: WasmRuntime, p: AttentionDims, b: Attent
   rt.run("additiveAttentionForward", args, attentionShares(rt, p));
 }
 
-/** Where the backward kernel writes (or, accumulating, adds) its gradients; `vPartials` holds one [H] row per share. */
+/** Where the backward kernel writes (or, accumulating, adds) its gradients; `vPartials` holds one [H] row per sample. */
 export interface AttentionGradBuffers {
   grad: number;
   dQuery: number;
@@ -69,11 +69,11 @@ export function runAttentionBackward(rt: WasmRuntime, p: AttentionDims, b: Atten
   rt.run("additiveAttentionBackward", args, g.shares);
 }
 
-/** Sums `shares` rows of `length` partial sums into a fresh arena block. */
-export function sumPartialsOn(rt: WasmRuntime, partials: number, shares: number, length: number): number {
+/** Sums `rows` rows of `length` partial sums, in row order, into a fresh arena block. */
+export function sumPartialsOn(rt: WasmRuntime, partials: number, rows: number, length: number): number {
   const out = rt.alloc(length * 4);
   const args = rt.alloc(4 * 4);
-  rt.i32(args, 4).set([partials, shares, length, out]);
+  rt.i32(args, 4).set([partials, rows, length, out]);
   rt.run("sumPartials", args, 1);
   return out;
 }
@@ -108,10 +108,10 @@ export function additiveAttentionBackwardOn(rt: WasmRuntime, p: AdditiveAttentio
     dQuery: rt.alloc(N * L * H * 4),
     dKey: rt.alloc(N * S * H * 4),
     dValues: rt.alloc(N * S * D * 4),
-    vPartials: rt.alloc(shares * H * 4),
+    vPartials: rt.alloc(N * H * 4),
     shares,
   };
   runAttentionBackward(rt, p, buffers, grads, false);
-  const dv = sumPartialsOn(rt, grads.vPartials, shares, H);
+  const dv = sumPartialsOn(rt, grads.vPartials, N, H);
   return { query: unstage(rt, grads.dQuery, N * L * H), key: unstage(rt, grads.dKey, N * S * H), v: unstage(rt, dv, H), values: unstage(rt, grads.dValues, N * S * D) };
 }

@@ -86,7 +86,7 @@ export function attentionDecoderBackwardOn(rt: WasmRuntime, p: AttentionDecoderP
       dQueries = rt.alloc(T * B * H * 4);
       dKeys = rt.alloc(B * S * H * 4);
       dValues = rt.alloc(B * S * H * 4);
-      vPartials = rt.alloc(shares * H * 4);
+      vPartials = rt.alloc(B * H * 4);
     },
     afterStep(t) {
       const dQuery = dQueries + t * B * H * 4;
@@ -110,7 +110,7 @@ export function attentionDecoderBackwardOn(rt: WasmRuntime, p: AttentionDecoderP
     keyStates: unstage(rt, dKeys, B * S * H),
     values: unstage(rt, dValues, B * S * H),
     weightQuery: weightGrad(transposed(dQueries, H), matrix(hPrev, H), H),
-    v: unstage(rt, sumPartialsOn(rt, vPartials, shares, H), H),
+    v: unstage(rt, sumPartialsOn(rt, vPartials, B, H), H),
     weightContext: weightGrad(transposed(dgx, GH), matrix(attention, width), GH),
     weightHh: grads.dWeightHh!,
     biasIh: grads.dBiasIh,
