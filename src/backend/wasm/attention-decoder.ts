@@ -1,6 +1,6 @@
 import type { AttentionDecoderGrads, AttentionDecoderProblem, AttentionDecoderSaved, RecurrenceSpec } from "../recurrence.js";
 import { type AttentionBuffers, type AttentionDims, attentionShares, runAttentionBackward, runAttentionForward, stageMask, sumPartialsOn } from "./additive-attention.js";
-import { gemmOn, type GemmOperand } from "./matmul.js";
+import { gemmOn, type GemmOperand, repeatedGemm } from "./matmul.js";
 import { stageArray, unstage } from "./operands.js";
 import { recurrenceBackwardOn, recurrenceForwardOn, recurrenceReleaseOn } from "./recurrent.js";
 import type { WasmRuntime } from "./runtime.js";
@@ -39,24 +39,27 @@ export function attentionDecoderForwardOn(rt: WasmRuntime, p: AttentionDecoderPr
   const { steps: T, batch: B, keys: S, hidden: H } = p;
   const GH = 3 * H;
   const width = H + S;
-  let x = 0, weightQuery = 0, weightContext = 0, queries = 0, attention = 0;
+  let x = 0, queries = 0, attention = 0;
   let buffers: AttentionBuffers | null = null;
+  // q = h W_q^T and x_t += c W_c^T, with W_q and W_c packed once for all steps.
+  let query: ((a: number, c: number) => void) | null = null;
+  let context: ((a: number, c: number) => void) | null = null;
   const { output, saved } = recurrenceForwardOn(rt, spec(p), { x: p.inputs, weightIh: null, weightHh: p.weightHh, weightHr: null, biasIh: p.biasIh, biasHh: p.biasHh, h0: p.h0, c0: null }, true, {
     setup(inputs) {
       x = inputs;
-      weightQuery = stageArray(rt, p.weightQuery);
-      weightContext = stageArray(rt, p.weightContext);
       queries = rt.alloc(T * B * H * 4);
       attention = rt.alloc(T * B * width * 4);
       buffers = stageAttention(rt, p);
+      query = repeatedGemm(rt, { a: matrix(0, H), b: transposed(stageArray(rt, p.weightQuery), H), c: matrix(0, H), batch: 1, m: B, n: H, k: H });
+      // The context is the first H of each attention row.
+      context = repeatedGemm(rt, { a: matrix(0, width), b: transposed(stageArray(rt, p.weightContext), H), c: matrix(0, GH), batch: 1, m: B, n: GH, k: H, accumulate: true });
     },
     beforeStep(t, hIn) {
-      const query = queries + t * B * H * 4;
+      const q = queries + t * B * H * 4;
       const out = attention + t * B * width * 4;
-      gemmOn(rt, { a: matrix(hIn, H), b: transposed(weightQuery, H), c: matrix(query, H), batch: 1, m: B, n: H, k: H });
-      runAttentionForward(rt, attentionDims(p), { ...buffers!, query, out });
-      // x_t += c W_c^T: the context is the first H of each attention row.
-      gemmOn(rt, { a: matrix(out, width), b: transposed(weightContext, H), c: matrix(x + t * B * GH * 4, GH), batch: 1, m: B, n: GH, k: H, accumulate: true });
+      query!(hIn, q);
+      runAttentionForward(rt, attentionDims(p), { ...buffers!, query: q, out });
+      context!(out, x + t * B * GH * 4);
     },
   });
   return { output, saved: { recurrence: saved, queries: unstage(rt, queries, T * B * H), attention: unstage(rt, attention, T * B * width) } };
@@ -67,15 +70,16 @@ export function attentionDecoderBackwardOn(rt: WasmRuntime, p: AttentionDecoderP
   const GH = 3 * H;
   const width = H + S;
   const dims = attentionDims(p);
-  let dgx = 0, dh = 0, hPrev = 0, weightQuery = 0, weightContext = 0, queries = 0, attention = 0, grad = 0, dQueries = 0, dKeys = 0, dValues = 0, vPartials = 0;
+  let dgx = 0, dh = 0, hPrev = 0, queries = 0, attention = 0, grad = 0, dQueries = 0, dKeys = 0, dValues = 0, vPartials = 0;
+  // d c_t = d x_t W_c and d h_{t-1} += d q_t W_q, with W_c and W_q packed once for all steps.
+  let contextGrad: ((a: number, c: number) => void) | null = null;
+  let queryGrad: ((a: number, c: number) => void) | null = null;
   let buffers: AttentionBuffers | null = null;
   let shares = 1;
   let first = true;
   const grads = recurrenceBackwardOn(rt, spec(p), { weightHh: p.weightHh, weightHr: null, weightIh: null }, saved.recurrence, gradOutput, { weights: true, input: true }, {
     setup(b) {
       ({ dgx, dh, hPrev } = b);
-      weightQuery = stageArray(rt, p.weightQuery);
-      weightContext = stageArray(rt, p.weightContext);
       queries = stageArray(rt, saved.queries);
       attention = stageArray(rt, saved.attention);
       buffers = stageAttention(rt, p);
@@ -87,14 +91,16 @@ export function attentionDecoderBackwardOn(rt: WasmRuntime, p: AttentionDecoderP
       dKeys = rt.alloc(B * S * H * 4);
       dValues = rt.alloc(B * S * H * 4);
       vPartials = rt.alloc(B * H * 4);
+      contextGrad = repeatedGemm(rt, { a: matrix(0, GH), b: matrix(stageArray(rt, p.weightContext), H), c: matrix(0, width), batch: 1, m: B, n: H, k: GH });
+      queryGrad = repeatedGemm(rt, { a: matrix(0, H), b: matrix(stageArray(rt, p.weightQuery), H), c: matrix(0, H), batch: 1, m: B, n: H, k: H, accumulate: true });
     },
     afterStep(t) {
       const dQuery = dQueries + t * B * H * 4;
       // d c_t = d x_t W_c; the attention's gradients (keys', values' and v's summed over steps); d h_{t-1} += d q_t W_q.
-      gemmOn(rt, { a: matrix(dgx + t * B * GH * 4, GH), b: matrix(weightContext, H), c: matrix(grad, width), batch: 1, m: B, n: H, k: GH });
+      contextGrad!(dgx + t * B * GH * 4, grad);
       runAttentionBackward(rt, dims, { ...buffers!, query: queries + t * B * H * 4, out: attention + t * B * width * 4 }, { grad, dQuery, dKey: dKeys, dValues, vPartials, shares }, !first);
       first = false;
-      gemmOn(rt, { a: matrix(dQuery, H), b: matrix(weightQuery, H), c: matrix(dh, H), batch: 1, m: B, n: H, k: H, accumulate: true });
+      queryGrad!(dQuery, dh);
     },
   });
   // The weight gradients over all steps, one GEMM each: d W_c = d x^T C, d W_q = d Q^T H_prev.

@@ -59,6 +59,22 @@ export function gemmOn(rt: WasmRuntime, job: GemmJob): void {
 
 /** Field 0 of a prepared GEMM's argument block: A's address, which a caller may rewrite between runs. */
 export const GEMM_ARG_A_PTR = 0;
+/** Field 10: C's address, likewise. */
+export const GEMM_ARG_C_PTR = 10;
+
+/**
+ * A GEMM prepared once (B pre-packed: its data must be in place) and run many times with only
+ * A's and C's addresses changed, e.g. once per time step on that step's rows.
+ */
+export function repeatedGemm(rt: WasmRuntime, job: Omit<GemmJob, "prepackB">): (a: number, c: number) => void {
+  const { args, shares, perThread } = prepareGemm(rt, { ...job, prepackB: true });
+  return (a, c) => {
+    const fields = rt.i32(args, GEMM_ARG_C_PTR + 1);
+    fields[GEMM_ARG_A_PTR] = a;
+    fields[GEMM_ARG_C_PTR] = c;
+    rt.run("matmul", args, shares, perThread);
+  };
+}
 // The argument block's size and the field holding pre-packed B (see kernels/gemm.ts `matmul`).
 const ARG_FIELDS = 25;
 const ARG_PACKED_B = 24;
