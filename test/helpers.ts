@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Tensor } from "../src/index.js";
+import { getBackend, setBackend, Tensor } from "../src/index.js";
 
 /** The repository root (the folder holding package.json), found from this compiled file. */
 export const repoRoot: string = (() => {
@@ -73,3 +73,14 @@ export function rng(seed: number): () => number {
 
 /** One element of `xs`, drawn with `r`. */
 export const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
+
+/** Runs `body` with the named backend active, then restores the one before. */
+export function withBackend<T>(name: string, body: () => T): T {
+  const previous = getBackend();
+  setBackend(name);
+  try {
+    return body();
+  } finally {
+    setBackend(previous);
+  }
+}

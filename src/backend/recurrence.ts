@@ -159,15 +159,5 @@ export interface AttentionDecoderSaved {
   attention: Float32Array;
 }
 
-export interface AttentionDecoderGrads {
-  inputs: Float32Array;
-  h0: Float32Array;
-  keyStates: Float32Array;
-  values: Float32Array;
-  weightQuery: Float32Array;
-  v: Float32Array;
-  weightContext: Float32Array;
-  weightHh: Float32Array;
-  biasIh: Float32Array;
-  biasHh: Float32Array;
-}
+/** The gradient of every array of the problem but the mask, each in its input's shape. */
+export type AttentionDecoderGrads = Pick<AttentionDecoderProblem, "inputs" | "h0" | "keyStates" | "values" | "weightQuery" | "v" | "weightContext" | "weightHh" | "biasIh" | "biasHh">;

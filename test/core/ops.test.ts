@@ -7,7 +7,7 @@ import { test } from "node:test";
 import * as flint from "../../src/index.js";
 import type { DType, Tensor } from "../../src/index.js";
 import { fold, unfold } from "../../src/ops/window.js";
-import { assertClose, loadJsonFixture } from "../helpers.js";
+import { assertClose, loadJsonFixture, withBackend } from "../helpers.js";
 
 type Op = (...inputs: Tensor[]) => Tensor | Tensor[] | { values: Tensor; indices: Tensor };
 const t = flint.tensor;
@@ -319,16 +319,6 @@ test("every golden case has a flint twin and every twin a golden", () => {
 });
 
 /** Runs `body` with `name` as the active backend, restoring the previous one afterwards. */
-function onBackend(name: string, body: () => void): void {
-  const previous = flint.getBackend();
-  flint.setBackend(name);
-  try {
-    body();
-  } finally {
-    flint.setBackend(previous);
-  }
-}
-
 /** Forward values, then input gradients for the golden upstream gradient(s). */
 function checkAgainstGolden(c: Case): void {
   const op = OPS[c.name];
@@ -353,7 +343,7 @@ function checkAgainstGolden(c: Case): void {
 }
 
 for (const backendName of flint.availableBackends()) {
-  for (const c of fixture.cases) test(`op ${c.name} [${backendName}]`, () => onBackend(backendName, () => checkAgainstGolden(c)));
+  for (const c of fixture.cases) test(`op ${c.name} [${backendName}]`, () => withBackend(backendName, () => checkAgainstGolden(c)));
 }
 
 // ---- numerical gradcheck over the same table -------------------------------------------------
@@ -371,7 +361,7 @@ for (const c of fixture.cases) {
   const floatInputs = c.inputs.map((s, k) => (s.dtype === "float32" ? k : -1)).filter((k) => k >= 0);
   const floatOutputs = c.outputs.some((o) => o.dtype === "float32");
   if (NOT_SMOOTH.has(c.name) || floatInputs.length === 0 || !floatOutputs || c.inputs.every((s) => s.shape.includes(0))) continue;
-  test(`gradcheck ${c.name} [js]`, () => onBackend("js", () => {
+  test(`gradcheck ${c.name} [js]`, () => withBackend("js", () => {
     const inputs = c.inputs.map((s) => build({ ...s, requiresGrad: s.dtype === "float32" }));
     const fn = (...varying: Tensor[]): Tensor => {
       const all = inputs.slice();

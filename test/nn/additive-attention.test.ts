@@ -8,20 +8,10 @@ import { test } from "node:test";
 import * as flint from "../../src/index.js";
 import type { Tensor } from "../../src/tensor/tensor.js";
 import { wasmRuntime } from "../../src/backend/wasm/runtime.js";
-import { assertClose } from "../helpers.js";
+import { assertClose, withBackend } from "../helpers.js";
 import { withKernelLog } from "../wasm-helpers.js";
 
 const F = flint.nn.functional;
-
-function withBackend<T>(name: string, body: () => T): T {
-  const before = flint.getBackend();
-  flint.setBackend(name);
-  try {
-    return body();
-  } finally {
-    flint.setBackend(before);
-  }
-}
 
 function composite(query: Tensor, keys: Tensor, v: Tensor, values: Tensor, mask: Tensor | null): [Tensor, Tensor] {
   let scores = query.unsqueeze(2).add(keys.unsqueeze(1)).tanh().matmul(v); // [N, L, S]

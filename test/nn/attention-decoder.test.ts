@@ -9,20 +9,10 @@ import { wasmRuntime } from "../../src/backend/wasm/runtime.js";
 import * as flint from "../../src/index.js";
 import { composite } from "../../src/nn/functional/attention-decoder.js";
 import type { Tensor } from "../../src/tensor/tensor.js";
-import { assertClose } from "../helpers.js";
+import { assertClose, withBackend } from "../helpers.js";
 
 const F = flint.nn.functional;
 const NAMES = ["inputs", "h0", "keys", "values", "weightQuery", "v", "weightContext", "weightHh", "biasIh", "biasHh"];
-
-function withBackend<T>(name: string, body: () => T): T {
-  const before = flint.getBackend();
-  flint.setBackend(name);
-  try {
-    return body();
-  } finally {
-    flint.setBackend(before);
-  }
-}
 
 interface Case {
   name: string;

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { backend } from "../../src/backend/registry.js";
 import * as flint from "../../src/index.js";
+import { withBackend } from "../helpers.js";
 import type { Tensor } from "../../src/tensor/tensor.js";
 
 const F = flint.nn.functional;
@@ -51,19 +52,9 @@ function run(c: Case, seed: number, computeConvFirst: boolean) {
   return { y, pooled: pooled.data() as Float32Array, indices: indices.data(), dw: weight.grad!.data(), db: bias.grad!.data() };
 }
 
-function onBackend<T>(name: "js" | "wasm", body: () => T): T {
-  const previous = flint.getBackend();
-  flint.setBackend(name);
-  try {
-    return body();
-  } finally {
-    flint.setBackend(previous);
-  }
-}
-
 for (const name of ["js", "wasm"] as const) {
   test(`${name}: max pooling of a deferred convolution (or of its ReLU) equals pooling its computed output, and never computes it`, () => {
-    onBackend(name, () => {
+    withBackend(name, () => {
       CASES.forEach((c, i) => {
         let fusedCalls = 0;
         const be = backend();
@@ -94,8 +85,8 @@ for (const name of ["js", "wasm"] as const) {
 
 test("the wasm backend's fused convolution and pooling matches the JS backend's", () => {
   for (const [i, c] of CASES.entries()) {
-    const js = onBackend("js", () => run(c, 20 + i, false));
-    const wasm = onBackend("wasm", () => run(c, 20 + i, false));
+    const js = withBackend("js", () => run(c, 20 + i, false));
+    const wasm = withBackend("wasm", () => run(c, 20 + i, false));
     const maxError = js.pooled.reduce((m, v, k) => Math.max(m, Math.abs(v - wasm.pooled[k])), 0);
     assert.ok(maxError < 1e-4, `case ${i}: pooled values differ by ${maxError}`);
   }
@@ -207,7 +198,7 @@ function assertClose(actual: Float32Array, expected: Float32Array, label: string
 
 for (const name of ["js", "wasm"] as const) {
   test(`${name}: a first layer's weight and bias gradients from the unscattered pooling gradient equal the scattered ones`, () => {
-    onBackend(name, () => {
+    withBackend(name, () => {
       CASES.forEach((c, i) => {
         const unscattered = firstLayerGradients(c, 40 + i, false);
         const scattered = firstLayerGradients(c, 40 + i, true);

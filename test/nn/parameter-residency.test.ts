@@ -6,20 +6,11 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { wasmRuntime } from "../../src/backend/wasm/runtime.js";
 import * as flint from "../../src/index.js";
+import { withBackend } from "../helpers.js";
 import type { Tensor } from "../../src/tensor/tensor.js";
 
 const { nn } = flint;
 const sharedMemory = wasmRuntime().shared;
-
-function withBackend<T>(name: string, body: () => T): T {
-  const before = flint.getBackend();
-  flint.setBackend(name);
-  try {
-    return body();
-  } finally {
-    flint.setBackend(before);
-  }
-}
 
 /** One of each module kind that owns parameters. */
 function everyKind(): flint.nn.Module[] {
