@@ -13,7 +13,7 @@ import { withKernelLog } from "../wasm-helpers.js";
 
 const F = flint.nn.functional;
 
-function composite(query: Tensor, keys: Tensor, v: Tensor, values: Tensor, mask: Tensor | null): [Tensor, Tensor] {
+function composite(query: Tensor, keys: Tensor, v: Tensor, values: Tensor, { keyPaddingMask: mask = null }: { keyPaddingMask?: Tensor | null } = {}): [Tensor, Tensor] {
   let scores = query.unsqueeze(2).add(keys.unsqueeze(1)).tanh().matmul(v); // [N, L, S]
   if (mask !== null) scores = scores.maskedFill(mask.unsqueeze(1), -Infinity);
   const weights = F.softmax(scores, -1);
@@ -44,7 +44,7 @@ function run(c: Case, fused: boolean) {
   const v = flint.randn([c.H]).mul(0.5).requiresGrad_();
   const values = flint.randn([c.N, c.S, c.D]).requiresGrad_();
   const mask = c.lengths === null ? null : flint.tensor(c.lengths.map((n) => Array.from({ length: c.S }, (_, s) => s >= n)));
-  const [context, weights] = (fused ? F.additiveAttentionProjected : composite)(query, keys, v, values, mask);
+  const [context, weights] = (fused ? F.additiveAttentionProjected : composite)(query, keys, v, values, { keyPaddingMask: mask });
   // Upstream gradients into both outputs, so the weights' own gradient path is checked too.
   const loss = context.mul(flint.randn([...context.shape])).sum().add(weights.mul(flint.randn([...weights.shape])).sum());
   loss.backward();
@@ -87,7 +87,7 @@ test("additiveAttentionProjected: a sample whose keys are all masked gets NaN, a
     withBackend(backendName, () => {
       const [N, S, H] = [16, 4, 96]; // large enough for the wasm kernel
       const mask = flint.tensor(Array.from({ length: N }, (_, n) => Array.from({ length: S }, () => n === 3)));
-      const [context, weights] = F.additiveAttentionProjected(flint.randn([N, 1, H]), flint.randn([N, S, H]), flint.randn([H]), flint.randn([N, S, 8]), mask);
+      const [context, weights] = F.additiveAttentionProjected(flint.randn([N, 1, H]), flint.randn([N, S, H]), flint.randn([H]), flint.randn([N, S, 8]), { keyPaddingMask: mask });
       const w = weights.tolist() as number[][][];
       const c = context.tolist() as number[][][];
       assert.ok(w[3][0].every(Number.isNaN) && c[3][0].every(Number.isNaN), `${backendName}: NaN for the fully masked sample`);
@@ -105,6 +105,6 @@ test("additiveAttentionProjected: bad shapes and dtypes are errors naming the op
   assert.throws(() => F.additiveAttentionProjected(q, flint.randn([2, 3, 5]), v, x), /keys must be \[2, S, 4\] for query \[2, 1, 4\], got \[2, 3, 5\]/);
   assert.throws(() => F.additiveAttentionProjected(q, k, flint.randn([1, 4]), x), /v must be \[4\], got \[1, 4\]/);
   assert.throws(() => F.additiveAttentionProjected(q, k, v, flint.randn([2, 2, 5])), /values must be \[2, 3, D\] for keys \[2, 3, 4\], got \[2, 2, 5\]/);
-  assert.throws(() => F.additiveAttentionProjected(q, k, v, x, flint.zeros([2, 3])), /keyPaddingMask must be a bool \[2, 3\] tensor, got float32 \[2, 3\]/);
+  assert.throws(() => F.additiveAttentionProjected(q, k, v, x, { keyPaddingMask: flint.zeros([2, 3]) }), /keyPaddingMask must be a bool \[2, 3\] tensor, got float32 \[2, 3\]/);
   assert.throws(() => F.additiveAttentionProjected(q, k.int(), v, x), /keys must be float32, got int32/);
 });

@@ -44,7 +44,7 @@ function operands(c: Case) {
 
 function run(c: Case, decoder: typeof composite) {
   const o = operands(c);
-  const states = decoder(o.inputs, o.h0, o.keys, o.values, o.mask, o.weights);
+  const states = decoder(o.inputs, o.h0, o.keys, o.values, o.weights, { keyPaddingMask: o.mask });
   // The op under the states view (read before the backward releases the graph).
   const node = states.gradFn?.inputs[0]?.gradFn?.name ?? null;
   flint.manualSeed(2);
@@ -85,10 +85,10 @@ test("attentionGruDecoder without gradients keeps nothing for a backward", () =>
     const c = CASES[0];
     const o = operands(c);
     const before = rt.scopedBytes;
-    const states = flint.noGrad(() => F.attentionGruDecoder(o.inputs, o.h0, o.keys, o.values, o.mask, o.weights));
+    const states = flint.noGrad(() => F.attentionGruDecoder(o.inputs, o.h0, o.keys, o.values, o.weights, { keyPaddingMask: o.mask }));
     assert.equal(states.gradFn, null);
     assert.equal(rt.scopedBytes, before, "the saved tensors were released at once");
-    const reference = flint.noGrad(() => composite(o.inputs, o.h0, o.keys, o.values, o.mask, o.weights));
+    const reference = flint.noGrad(() => composite(o.inputs, o.h0, o.keys, o.values, o.weights, { keyPaddingMask: o.mask }));
     assertClose(states, reference, { atol: 1e-6, rtol: 1e-5 });
   });
 });
@@ -97,7 +97,7 @@ test("attentionGruDecoder: bad shapes are errors naming the op and the shapes", 
   const o = operands(CASES[1]); // T 3, B 5, S 4, H 13
   const call = (patch: Partial<typeof o>) => {
     const p = { ...o, ...patch };
-    return () => F.attentionGruDecoder(p.inputs, p.h0, p.keys, p.values, p.mask, p.weights);
+    return () => F.attentionGruDecoder(p.inputs, p.h0, p.keys, p.values, p.weights, { keyPaddingMask: p.mask });
   };
   assert.throws(call({ h0: flint.randn([5]) }), /attentionGruDecoder: h0 must be \[B, H\], got \[5\]/);
   assert.throws(call({ inputs: flint.randn([3, 5, 13]) }), /inputs must be \[T, 5, 39\] for h0 \[5, 13\], got \[3, 5, 13\]/);

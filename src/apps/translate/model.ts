@@ -81,7 +81,7 @@ export class Decoder extends nn.Module {
   attend(state: Tensor, memory: EncoderMemory): [Tensor, Tensor] {
     const attention = this.attention as flint.nn.AdditiveAttention;
     const query = attention.query_proj.forward(state).unsqueeze(1); // [B, 1, H]
-    const [context, weights] = F.additiveAttentionProjected(query, memory.projectedKeys as Tensor, attention.v.weight.reshape([-1]), memory.states, memory.paddingMask);
+    const [context, weights] = F.additiveAttentionProjected(query, memory.projectedKeys as Tensor, attention.v.weight.reshape([-1]), memory.states, { keyPaddingMask: memory.paddingMask });
     return [context.squeeze(1), weights.squeeze(1)]; // [B, H], [B, S]
   }
 
@@ -116,7 +116,7 @@ export class Decoder extends nn.Module {
       biasIh: gru.bias_ih as Tensor,
       biasHh: gru.bias_hh as Tensor,
     };
-    return F.attentionGruDecoder(projected, state, memory.projectedKeys as Tensor, memory.states, memory.paddingMask, weights).transpose(0, 1);
+    return F.attentionGruDecoder(projected, state, memory.projectedKeys as Tensor, memory.states, weights, { keyPaddingMask: memory.paddingMask }).transpose(0, 1);
   }
 
   /** Teacher forcing: inputs [B, T] -> logits [B, T, V]. */

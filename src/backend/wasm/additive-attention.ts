@@ -1,11 +1,13 @@
 import type { AdditiveAttentionGrads, AdditiveAttentionProblem } from "../backend.js";
 import { stageArray, unstage } from "./operands.js";
+import { sumPartialsOn } from "./reduce.js";
 import type { WasmRuntime } from "./runtime.js";
 
 // Additive attention on kernels/additive-attention.ts: samples split across threads (a share
 // owns its samples' key and value gradients); v's gradient is summed per sample, then across
-// samples by sumPartials, so results do not depend on the thread count. The attention decoder (attention-decoder.ts) runs the same kernels on buffers it
-// keeps in wasm memory across its time steps.
+// samples by sumPartials, so results do not depend on the thread count. The attention decoder
+// (attention-decoder.ts) runs the same kernels on buffers it keeps in wasm memory across its
+// time steps.
 const MIN_ELEMENTS_PER_THREAD = 32 * 1024;
 const FIELDS = 18;
 
@@ -29,20 +31,13 @@ export interface AttentionBuffers {
   outStride: number;
 }
 
-export function attentionShares(rt: WasmRuntime, p: AttentionDims): number {
+function attentionShares(rt: WasmRuntime, p: AttentionDims): number {
   const elements = p.batch * p.queries * p.keys * Math.max(p.hidden, p.valueSize);
   return Math.max(1, Math.min(p.batch, rt.sharesFor(Math.floor(elements / MIN_ELEMENTS_PER_THREAD))));
 }
 
 function dims(p: AttentionDims): number[] {
   return [p.batch, p.queries, p.keys, p.hidden, p.valueSize];
-}
-
-export function stageMask(rt: WasmRuntime, mask: Uint8Array | null): number {
-  if (mask === null) return 0;
-  const ptr = rt.alloc(mask.length);
-  rt.u8(ptr, mask.length).set(mask);
-  return ptr;
 }
 
 /** The forward kernel: writes `b.out`'s rows (context, then weights). */
@@ -59,23 +54,14 @@ export interface AttentionGradBuffers {
   dKey: number;
   dValues: number;
   vPartials: number;
-  shares: number;
 }
 
 export function runAttentionBackward(rt: WasmRuntime, p: AttentionDims, b: AttentionBuffers, g: AttentionGradBuffers, accumulate: boolean): void {
-  const scratch = rt.alloc(g.shares * p.keys * 4);
+  const shares = attentionShares(rt, p);
+  const scratch = rt.alloc(shares * p.keys * 4);
   const args = rt.alloc(FIELDS * 4);
   rt.i32(args, FIELDS).set([b.values, b.v, b.out, b.query, g.grad, g.dQuery, g.dKey, g.dValues, g.vPartials, ...dims(p), scratch, b.key, b.outStride, accumulate ? 1 : 0]);
-  rt.run("additiveAttentionBackward", args, g.shares);
-}
-
-/** Sums `rows` rows of `length` partial sums, in row order, into a fresh arena block. */
-export function sumPartialsOn(rt: WasmRuntime, partials: number, rows: number, length: number): number {
-  const out = rt.alloc(length * 4);
-  const args = rt.alloc(4 * 4);
-  rt.i32(args, 4).set([partials, rows, length, out]);
-  rt.run("sumPartials", args, 1);
-  return out;
+  rt.run("additiveAttentionBackward", args, shares);
 }
 
 function stageProblem(rt: WasmRuntime, p: AdditiveAttentionProblem, out: number): AttentionBuffers {
@@ -84,7 +70,7 @@ function stageProblem(rt: WasmRuntime, p: AdditiveAttentionProblem, out: number)
     key: stageArray(rt, p.key),
     v: stageArray(rt, p.v),
     values: stageArray(rt, p.values),
-    mask: stageMask(rt, p.mask),
+    mask: stageArray(rt, p.mask),
     out,
     outStride: p.valueSize + p.keys,
   };
@@ -102,14 +88,12 @@ export function additiveAttentionBackwardOn(rt: WasmRuntime, p: AdditiveAttentio
   const { batch: N, queries: L, keys: S, hidden: H, valueSize: D } = p;
   rt.reset();
   const buffers = stageProblem(rt, p, stageArray(rt, out));
-  const shares = attentionShares(rt, p);
   const grads: AttentionGradBuffers = {
     grad: stageArray(rt, gradOut),
     dQuery: rt.alloc(N * L * H * 4),
     dKey: rt.alloc(N * S * H * 4),
     dValues: rt.alloc(N * S * D * 4),
     vPartials: rt.alloc(N * H * 4),
-    shares,
   };
   runAttentionBackward(rt, p, buffers, grads, false);
   const dv = sumPartialsOn(rt, grads.vPartials, N, H);

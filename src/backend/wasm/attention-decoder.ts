@@ -1,8 +1,9 @@
 import type { AttentionDecoderGrads, AttentionDecoderProblem, AttentionDecoderSaved, RecurrenceSpec } from "../recurrence.js";
-import { type AttentionBuffers, type AttentionDims, attentionShares, runAttentionBackward, runAttentionForward, stageMask, sumPartialsOn } from "./additive-attention.js";
+import { type AttentionBuffers, type AttentionDims, runAttentionBackward, runAttentionForward } from "./additive-attention.js";
 import { gemmOn, type GemmOperand, repeatedGemm } from "./matmul.js";
 import { stageArray, unstage } from "./operands.js";
 import { recurrenceBackwardOn, recurrenceForwardOn, recurrenceReleaseOn } from "./recurrent.js";
+import { sumPartialsOn } from "./reduce.js";
 import type { WasmRuntime } from "./runtime.js";
 
 // The teacher-forced attention decoder (AttentionDecoderProblem) as one backend call each way:
@@ -32,7 +33,7 @@ function transposed(ptr: number, row: number): GemmOperand {
 
 /** The attention kernels' operands that do not change from step to step. */
 function stageAttention(rt: WasmRuntime, p: AttentionDecoderProblem): AttentionBuffers {
-  return { query: 0, key: stageArray(rt, p.keyStates), v: stageArray(rt, p.v), values: stageArray(rt, p.values), mask: stageMask(rt, p.mask), out: 0, outStride: p.hidden + p.keys };
+  return { query: 0, key: stageArray(rt, p.keyStates), v: stageArray(rt, p.v), values: stageArray(rt, p.values), mask: stageArray(rt, p.mask), out: 0, outStride: p.hidden + p.keys };
 }
 
 export function attentionDecoderForwardOn(rt: WasmRuntime, p: AttentionDecoderProblem): { output: Float32Array; saved: AttentionDecoderSaved } {
@@ -75,7 +76,6 @@ export function attentionDecoderBackwardOn(rt: WasmRuntime, p: AttentionDecoderP
   let contextGrad: ((a: number, c: number) => void) | null = null;
   let queryGrad: ((a: number, c: number) => void) | null = null;
   let buffers: AttentionBuffers | null = null;
-  let shares = 1;
   let first = true;
   const grads = recurrenceBackwardOn(rt, spec(p), { weightHh: p.weightHh, weightHr: null, weightIh: null }, saved.recurrence, gradOutput, { weights: true, input: true }, {
     setup(b) {
@@ -83,7 +83,6 @@ export function attentionDecoderBackwardOn(rt: WasmRuntime, p: AttentionDecoderP
       queries = stageArray(rt, saved.queries);
       attention = stageArray(rt, saved.attention);
       buffers = stageAttention(rt, p);
-      shares = attentionShares(rt, dims);
       // d(attention rows): d c from each step's GEMM, d w zero (the weights feed nothing else).
       grad = rt.alloc(B * width * 4);
       rt.f32(grad, B * width).fill(0);
@@ -98,7 +97,7 @@ export function attentionDecoderBackwardOn(rt: WasmRuntime, p: AttentionDecoderP
       const dQuery = dQueries + t * B * H * 4;
       // d c_t = d x_t W_c; the attention's gradients (keys', values' and v's summed over steps); d h_{t-1} += d q_t W_q.
       contextGrad!(dgx + t * B * GH * 4, grad);
-      runAttentionBackward(rt, dims, { ...buffers!, query: queries + t * B * H * 4, out: attention + t * B * width * 4 }, { grad, dQuery, dKey: dKeys, dValues, vPartials, shares }, !first);
+      runAttentionBackward(rt, dims, { ...buffers!, query: queries + t * B * H * 4, out: attention + t * B * width * 4 }, { grad, dQuery, dKey: dKeys, dValues, vPartials }, !first);
       first = false;
       queryGrad!(dQuery, dh);
     },

@@ -4,6 +4,7 @@ import type { ConvGeometry, ConvGrads, ConvGradsWanted } from "../backend.js";
 import { jsBackend } from "../js/index.js";
 import { stage, stageDense, unstage } from "./operands.js";
 import { directApplies, directConv2dOn } from "./conv-direct.js";
+import { sumPartialsOn } from "./reduce.js";
 import type { WasmRuntime } from "./runtime.js";
 import { geometryFields } from "./window.js";
 import { winogradApplies, winogradConv2dBackwardOn, winogradConv2dOn } from "./winograd.js";
@@ -145,10 +146,7 @@ export function im2colConv2dBackwardOn(rt: WasmRuntime, grad: Storage, gl: Layou
   ]);
   rt.run("convBackward", args, shares);
   if (want.weight) {
-    const weightGrad = rt.alloc(weightSize * 4);
-    const sumArgs = rt.alloc(4 * 4);
-    rt.i32(sumArgs, 4).set([partials, shares, weightSize, weightGrad]);
-    rt.run("sumPartials", sumArgs, rt.sharesFor(Math.floor((shares * weightSize) / MIN_GRAD_ELEMENTS_PER_THREAD)));
+    const weightGrad = sumPartialsOn(rt, partials, shares, weightSize, rt.sharesFor(Math.floor((shares * weightSize) / MIN_GRAD_ELEMENTS_PER_THREAD)));
     result.weight = unstage(rt, weightGrad, weightSize);
   }
   if (want.input) result.input = unstage(rt, inputGrad, inputSize);

@@ -1,6 +1,6 @@
 import type { DType, Storage } from "../../core/dtype.js";
 import { Layout } from "../../core/layout.js";
-import type { AttentionSpec, AvgPoolDivisor, Backend, BinaryOp, ConvGeometry, ConvGrads, ConvGradsWanted, ReduceOp, UnaryOp, WindowGeometry } from "../backend.js";
+import type { AdditiveAttentionProblem, AttentionSpec, AvgPoolDivisor, Backend, BinaryOp, ConvGeometry, ConvGrads, ConvGradsWanted, ReduceOp, UnaryOp, WindowGeometry } from "../backend.js";
 import { jsBackend } from "../js/index.js";
 import { registerBackend } from "../registry.js";
 import { binaryOn, unaryOn, wasmBinaryHandles, wasmUnaryHandles } from "./elementwise.js";
@@ -42,6 +42,7 @@ const MIN_CROSS_ENTROPY_ELEMENTS = 256;
 const MIN_LAYER_NORM_ELEMENTS = 4096;
 // Additive attention's [N, L, S, H] tanh arguments, below which staging costs more than the kernel saves.
 const MIN_ADDITIVE_ATTENTION_ELEMENTS = 4096;
+const smallAttention = (p: AdditiveAttentionProblem): boolean => p.batch * p.queries * p.keys * p.hidden < MIN_ADDITIVE_ATTENTION_ELEMENTS;
 // The arena a backward pass may fill with results it keeps in wasm memory (beyond it they are
 // copied out as outside a scope). The memory stays reserved for the next pass.
 const RESULT_SCOPE_BUDGET = 256 * 1024 * 1024;
@@ -208,11 +209,11 @@ export const wasmBackend: Backend = {
     return crossEntropyBackwardOn(wasmRuntime(), problem, rowStats, rowGrad);
   },
   additiveAttention(problem) {
-    if (problem.batch * problem.queries * problem.keys * problem.hidden < MIN_ADDITIVE_ATTENTION_ELEMENTS) return jsBackend.additiveAttention(problem);
+    if (smallAttention(problem)) return jsBackend.additiveAttention(problem);
     return additiveAttentionOn(wasmRuntime(), problem);
   },
   additiveAttentionBackward(problem, out, gradOut) {
-    if (problem.batch * problem.queries * problem.keys * problem.hidden < MIN_ADDITIVE_ATTENTION_ELEMENTS) return jsBackend.additiveAttentionBackward(problem, out, gradOut);
+    if (smallAttention(problem)) return jsBackend.additiveAttentionBackward(problem, out, gradOut);
     return additiveAttentionBackwardOn(wasmRuntime(), problem, out, gradOut);
   },
   attentionDecoderForward(problem) {

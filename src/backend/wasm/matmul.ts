@@ -59,8 +59,8 @@ export function gemmOn(rt: WasmRuntime, job: GemmJob): void {
 
 /** Field 0 of a prepared GEMM's argument block: A's address, which a caller may rewrite between runs. */
 export const GEMM_ARG_A_PTR = 0;
-/** Field 10: C's address, likewise. */
-export const GEMM_ARG_C_PTR = 10;
+/** Field 10: C's address, likewise (see repeatedGemm). */
+const GEMM_ARG_C_PTR = 10;
 
 /**
  * A GEMM prepared once (B pre-packed: its data must be in place) and run many times with only

@@ -1,5 +1,6 @@
 import type { LayerNormGrads, LayerNormProblem, LayerNormStats } from "../backend.js";
 import { stageArray, unstage } from "./operands.js";
+import { sumPartialsOn } from "./reduce.js";
 import type { WasmRuntime } from "./runtime.js";
 
 // Layer normalization on kernels/normalization.ts: rows split across threads; the backward
@@ -40,13 +41,7 @@ export function layerNormBackwardOn(rt: WasmRuntime, p: LayerNormProblem, stats:
   const args = rt.alloc(10 * 4);
   rt.i32(args, 10).set([g, x, mean, rstd, weight, dx, weightPartials, biasPartials, p.rows, p.size]);
   rt.run("layerNormBackward", args, shares);
-  const sumPartials = (partials: number): Float32Array => {
-    const out = rt.alloc(p.size * 4);
-    const sumArgs = rt.alloc(4 * 4);
-    rt.i32(sumArgs, 4).set([partials, shares, p.size, out]);
-    rt.run("sumPartials", sumArgs, 1);
-    return unstage(rt, out, p.size);
-  };
+  const sumPartials = (partials: number): Float32Array => unstage(rt, sumPartialsOn(rt, partials, shares, p.size), p.size);
   return {
     input: want.input ? unstage(rt, dx, size) : null,
     weight: want.weight ? sumPartials(weightPartials) : null,

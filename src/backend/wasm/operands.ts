@@ -46,16 +46,18 @@ export function stage(rt: WasmRuntime, x: Storage, xl: Layout): Staged {
 
 /**
  * Copies a dense array into the arena and returns its address (0 for null, which kernels read as
- * "none"); `slack` more elements are reserved after it for kernels that read whole vectors or tiles.
- * An array already in wasm memory is read where it is (when no slack is asked for), as in `stage`.
+ * "none"); `slack` more 4-byte elements are reserved after it for kernels that read whole vectors
+ * or tiles. An array already in wasm memory is read where it is (when no slack is asked for), as
+ * in `stage`.
  */
-export function stageArray(rt: WasmRuntime, values: Float32Array | Int32Array | null, slack = 0): number {
+export function stageArray(rt: WasmRuntime, values: Float32Array | Int32Array | Uint8Array | null, slack = 0): number {
   if (values === null) return 0;
   const kept = slack === 0 && values instanceof Float32Array ? rt.inPlacePointer(values) : -1;
   if (kept >= 0) return kept;
-  const ptr = rt.alloc((values.length + slack) * 4);
+  const ptr = rt.alloc(values.byteLength + slack * 4);
   if (values instanceof Float32Array) rt.f32(ptr, values.length).set(values);
-  else rt.i32(ptr, values.length).set(values);
+  else if (values instanceof Int32Array) rt.i32(ptr, values.length).set(values);
+  else rt.u8(ptr, values.length).set(values);
   return ptr;
 }
 

@@ -37,3 +37,15 @@ export function reduceOn(rt: WasmRuntime, op: ReduceOp, x: Float32Array, xl: Lay
   rt.run("reduce", args, Math.min(Math.max(1, outSize >> 4), rt.sharesFor(Math.floor(xl.size / MIN_ELEMENTS_PER_THREAD))));
   return op === "argmax" || op === "argmin" ? copyOut(rt.i32(out, outSize)) : unstage(rt, out, outSize);
 }
+
+/**
+ * Sums `rows` rows of `length` partial sums (per share or per sample, one after another), in row
+ * order, into a fresh arena block on kernels/reduce.ts's sumPartials, split into `shares`.
+ */
+export function sumPartialsOn(rt: WasmRuntime, partials: number, rows: number, length: number, shares = 1): number {
+  const out = rt.alloc(length * 4);
+  const args = rt.alloc(4 * 4);
+  rt.i32(args, 4).set([partials, rows, length, out]);
+  rt.run("sumPartials", args, shares);
+  return out;
+}

@@ -8,15 +8,20 @@ import { fail, fmtShape } from "../../core/errors.js";
 import { denseElements, fromStorage, record } from "../../ops/util.js";
 import type { Tensor } from "../../tensor/tensor.js";
 
+export interface AdditiveAttentionProjectedOptions {
+  /** Bool [N, S], true at padding keys (their weight is 0); default none. */
+  keyPaddingMask?: Tensor | null;
+}
+
 /**
  * Attention of projected queries over projected keys: t = tanh(query[n, l] + keys[n, s]),
  * scores = t . v, -inf where `keyPaddingMask` is true, weights = softmax over s, context =
- * weights @ values. query [N, L, H], keys [N, S, H], v [H], values [N, S, D], keyPaddingMask a
- * bool [N, S] or null -> [context [N, L, D], weights [N, L, S]]. (nn.AdditiveAttention projects
- * the query and keys, then calls this.)
+ * weights @ values. query [N, L, H], keys [N, S, H], v [H], values [N, S, D] -> [context
+ * [N, L, D], weights [N, L, S]]. (nn.AdditiveAttention projects the query and keys, then calls this.)
  */
-export function additiveAttentionProjected(query: Tensor, keys: Tensor, v: Tensor, values: Tensor, keyPaddingMask: Tensor | null = null): [Tensor, Tensor] {
+export function additiveAttentionProjected(query: Tensor, keys: Tensor, v: Tensor, values: Tensor, options: AdditiveAttentionProjectedOptions = {}): [Tensor, Tensor] {
   const op = "additiveAttentionProjected";
+  const keyPaddingMask = options.keyPaddingMask ?? null;
   for (const [name, t] of [["query", query], ["keys", keys], ["v", v], ["values", values]] as const) {
     if (t.dtype !== "float32") fail(op, `${name} must be float32, got ${t.dtype} (shape ${fmtShape(t.shape)})`);
   }
@@ -33,7 +38,7 @@ export function additiveAttentionProjected(query: Tensor, keys: Tensor, v: Tenso
   const problem: AdditiveAttentionProblem = {
     batch: N, queries: L, keys: S, hidden: H, valueSize: D,
     query: denseElements(query), key: denseElements(keys), v: denseElements(v), values: denseElements(values),
-    mask: keyPaddingMask === null ? null : (keyPaddingMask.contiguous().data() as Uint8Array),
+    mask: keyPaddingMask === null ? null : (keyPaddingMask.data() as Uint8Array),
   };
   const out = backend().additiveAttention(problem);
   // One output holding each row's context and weights, so a single node serves both.

@@ -22,15 +22,21 @@ export interface AttentionDecoderWeights {
   biasHh: Tensor;
 }
 
+export interface AttentionGruDecoderOptions {
+  /** Bool [B, S], true at padding source positions; default none. */
+  keyPaddingMask?: Tensor | null;
+}
+
 /**
  * Runs the decoder over T teacher-forced steps: per step, with h the state entering it,
  * q = h W_q^T, context = additive attention of q over `keys` with `values` (-inf at
  * `keyPaddingMask`), x = inputs[t] + context W_c^T + b_ih, h = GRU(x, h; W_hh, b_hh).
  * inputs [T, B, 3H] (the embeddings' part of the input projection, W_e e_t), h0 [B, H], keys and
- * values [B, S, H], keyPaddingMask bool [B, S] or null -> the states [T, B, H].
+ * values [B, S, H] -> the states [T, B, H].
  */
-export function attentionGruDecoder(inputs: Tensor, h0: Tensor, keys: Tensor, values: Tensor, keyPaddingMask: Tensor | null, w: AttentionDecoderWeights): Tensor {
+export function attentionGruDecoder(inputs: Tensor, h0: Tensor, keys: Tensor, values: Tensor, w: AttentionDecoderWeights, options: AttentionGruDecoderOptions = {}): Tensor {
   const op = "attentionGruDecoder";
+  const keyPaddingMask = options.keyPaddingMask ?? null;
   if (h0.ndim !== 2) fail(op, `h0 must be [B, H], got ${fmtShape(h0.shape)}`);
   const [B, H] = h0.shape;
   if (inputs.ndim !== 3 || inputs.shape[1] !== B || inputs.shape[2] !== 3 * H) fail(op, `inputs must be [T, ${B}, ${3 * H}] for h0 ${fmtShape(h0.shape)}, got ${fmtShape(inputs.shape)}`);
@@ -44,11 +50,11 @@ export function attentionGruDecoder(inputs: Tensor, h0: Tensor, keys: Tensor, va
     if (t.ndim !== shape.length || t.shape.some((d, i) => d !== shape[i])) fail(op, `${name} must be ${fmtShape(shape)}, got ${fmtShape(t.shape)}`);
   }
   const be = backend();
-  if (be.attentionDecoderForward === undefined || T === 0) return composite(inputs, h0, keys, values, keyPaddingMask, w);
+  if (be.attentionDecoderForward === undefined || T === 0) return composite(inputs, h0, keys, values, w, options);
   const problem: AttentionDecoderProblem = {
     steps: T, batch: B, keys: S, hidden: H,
     inputs: denseElements(inputs), h0: denseElements(h0), keyStates: denseElements(keys), values: denseElements(values),
-    mask: keyPaddingMask === null ? null : (keyPaddingMask.contiguous().data() as Uint8Array),
+    mask: keyPaddingMask === null ? null : (keyPaddingMask.data() as Uint8Array),
     weightQuery: denseElements(w.weightQuery), v: denseElements(w.v), weightContext: denseElements(w.weightContext),
     weightHh: denseElements(w.weightHh), biasIh: denseElements(w.biasIh), biasHh: denseElements(w.biasHh),
   };
@@ -64,12 +70,12 @@ export function attentionGruDecoder(inputs: Tensor, h0: Tensor, keys: Tensor, va
 }
 
 /** The same decoder as recorded ops, one time step at a time. */
-export function composite(inputs: Tensor, h0: Tensor, keys: Tensor, values: Tensor, keyPaddingMask: Tensor | null, w: AttentionDecoderWeights): Tensor {
+export function composite(inputs: Tensor, h0: Tensor, keys: Tensor, values: Tensor, w: AttentionDecoderWeights, options: AttentionGruDecoderOptions = {}): Tensor {
   let state = h0;
   const states: Tensor[] = [];
   for (let t = 0; t < inputs.shape[0]; t++) {
     const query = linear(state, w.weightQuery).unsqueeze(1);
-    const [context] = additiveAttentionProjected(query, keys, w.v, values, keyPaddingMask);
+    const [context] = additiveAttentionProjected(query, keys, w.v, values, options);
     const x = inputs.select(0, t).add(linear(context.squeeze(1), w.weightContext));
     state = fusedRecurrence("gru", x.unsqueeze(0), w.weightHh, w.biasHh, state, { biasIh: w.biasIh }).select(0, 1);
     states.push(state);

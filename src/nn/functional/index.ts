@@ -8,5 +8,5 @@ export * from "./loss.js";
 export * from "./padding.js";
 export { scaledDotProductAttention, multiHeadAttentionForward, type ScaledDotProductAttentionOptions, type MultiHeadAttentionForwardOptions } from "./attention.js";
 export * from "./sampling.js";
-export { additiveAttentionProjected } from "./additive-attention.js";
-export { attentionGruDecoder, type AttentionDecoderWeights } from "./attention-decoder.js";
+export { additiveAttentionProjected, type AdditiveAttentionProjectedOptions } from "./additive-attention.js";
+export { attentionGruDecoder, type AttentionDecoderWeights, type AttentionGruDecoderOptions } from "./attention-decoder.js";

@@ -177,7 +177,7 @@ export class AdditiveAttention extends Module {
       fail(op, `keyPaddingMask must be a bool [${N}, ${S}] tensor, got ${mask.dtype} ${fmtShape(mask.shape)}`);
     }
     // The keys are projected once for all L queries.
-    const [context, weights] = additiveAttentionProjected(this.query_proj.forward(q), this.key_proj.forward(keys), this.v.weight.reshape([-1]), values, mask);
+    const [context, weights] = additiveAttentionProjected(this.query_proj.forward(q), this.key_proj.forward(keys), this.v.weight.reshape([-1]), values, { keyPaddingMask: mask });
     return single ? [context.squeeze(1), weights.squeeze(1)] : [context, weights];
   }
 
