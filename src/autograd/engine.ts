@@ -1,10 +1,11 @@
 import { backend } from "../backend/registry.js";
 import type { Storage } from "../core/dtype.js";
 import { fail, fmtShape } from "../core/errors.js";
+import { Layout } from "../core/layout.js";
 import { sameShape } from "../core/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { noGrad } from "./grad-mode.js";
-import { RegionGradient } from "./region-gradient.js";
+import { PartialGradient } from "./partial-gradient.js";
 
 export interface BackwardOptions {
   retainGraph?: boolean;
@@ -54,10 +55,13 @@ export function runBackward(roots: Tensor[], gradients: Tensor[], options: Backw
   const wanted = inputs ? new Set(inputs) : null;
   const outer = wantedNow;
   wantedNow = wanted;
+  const order = reverseTopologicalOrder(roots);
+  // State memory cannot be taken while a result scope is open: the leaves' buffers first.
+  if (wanted === null) for (const tensor of order) if (tensor.requiresGrad) tensor.gradientBuffer?.reserve();
   const be = backend();
   be.openResultScope();
   try {
-    return walkBackward(roots, gradients, options, wanted, inputs);
+    return walkBackward(roots, gradients, order, options, wanted, inputs);
   } finally {
     be.closeResultScope();
     wantedNow = outer;
@@ -70,7 +74,7 @@ function outlivingScope(t: Tensor): Tensor {
   return storage === t.storage ? t : new Tensor(storage, t.layout, t.dtype);
 }
 
-function walkBackward(roots: Tensor[], gradients: Tensor[], options: BackwardOptions, wanted: Set<Tensor> | null, inputs?: Tensor[]): (Tensor | null)[] {
+function walkBackward(roots: Tensor[], gradients: Tensor[], order: Tensor[], options: BackwardOptions, wanted: Set<Tensor> | null, inputs?: Tensor[]): (Tensor | null)[] {
   const grads = new Map<Tensor, Tensor>();
   // Gradients of wanted non-leaf tensors, taken when the walk reaches them (they are complete then).
   const found = new Map<Tensor, Tensor>();
@@ -84,14 +88,16 @@ function walkBackward(roots: Tensor[], gradients: Tensor[], options: BackwardOpt
     gradientStorages.set(gradients[i].storage, 2);
     accumulate(grads, owned, root, gradients[i]);
   });
-  const order = reverseTopologicalOrder(roots);
   // Tensors whose .grad this pass sets while walking (retainGrad): copied out of the scope even if the walk fails.
   const retained: Tensor[] = [];
 
   try {
     walk(order, grads, owned, found, gradientStorages, options, wanted, retained);
   } finally {
-    for (const tensor of retained) if (tensor.grad) tensor.grad = outlivingScope(tensor.grad);
+    for (const tensor of retained) {
+      const grad = tensor.peekGrad();
+      if (grad !== null) tensor.replaceGrad(outlivingScope(grad));
+    }
   }
 
   if (wanted && inputs) return inputs.map((t) => {
@@ -101,11 +107,40 @@ function walkBackward(roots: Tensor[], gradients: Tensor[], options: BackwardOpt
   // A deferred tensor never computed shares no storage (and is not computed just for this).
   const graphStorages = new Set(order.filter((t) => t.isMaterialized).map((t) => t.storage));
   for (const [tensor, grad] of grads) {
-    if (tensor.gradFn === null && tensor.requiresGrad) {
-      tensor.grad = noGrad(() => (tensor.grad ? outlivingScope(tensor.grad.add(grad)) : leafGradient(grad, owned, gradientStorages, graphStorages)));
-    }
+    if (tensor.gradFn === null && tensor.requiresGrad) noGrad(() => storeLeafGradient(tensor, grad, owned, gradientStorages, graphStorages));
   }
   return [];
+}
+
+/**
+ * Sets or accumulates a leaf's .grad. As PyTorch's AccumulateGrad, a second gradient is added in
+ * place when nothing else can hold the current one (it lives in the leaf's gradient buffer and
+ * was not handed out), else into a new sum. A leaf's first gradient goes into its buffer when it
+ * has one (a copy unless the walk built the sum there already), else leafGradient's fresh tensor.
+ */
+function storeLeafGradient(tensor: Tensor, grad: Tensor, owned: Set<Tensor>, gradientStorages: Map<Storage, number>, graphStorages: Set<Storage>): void {
+  const current = tensor.peekGrad();
+  const buffer = tensor.gradientBuffer;
+  if (current !== null) {
+    if (buffer?.holds(current) && !tensor.gradHeldElsewhere) current.add_(grad);
+    else tensor.replaceGrad(outlivingScope(current.add(grad)));
+    return;
+  }
+  const storage = buffer?.free(null) ?? null;
+  if (buffer === null || storage === null) {
+    tensor.replaceGrad(leafGradient(grad, owned, gradientStorages, graphStorages));
+    return;
+  }
+  if (buffer.holds(grad)) {
+    tensor.replaceGrad(grad);
+    return;
+  }
+  const layout = Layout.contiguous(grad.shape);
+  const source = grad.storage as Float32Array;
+  // Gradient and buffer never overlap (the buffer holds no tensor of the pass), so a plain copy will do.
+  if (grad.layout.isContiguous()) storage.set(source.subarray(grad.layout.offset, grad.layout.offset + grad.numel()));
+  else backend().assign(storage, layout, source, grad.layout);
+  tensor.replaceGrad(new Tensor(storage, layout, "float32"));
 }
 
 /** Walks from the outputs back to the leaves: each op hands its output gradient to its inputs. */
@@ -118,7 +153,8 @@ function walk(order: Tensor[], grads: Map<Tensor, Tensor>, owned: Set<Tensor>, f
       if (node === null) continue;
       if (wanted?.has(tensor)) found.set(tensor, grad);
       if (tensor.retainsGrad && !wanted) {
-        tensor.grad = tensor.grad ? tensor.grad.add(grad) : grad.clone();
+        const current = tensor.peekGrad();
+        tensor.replaceGrad(current ? current.add(grad) : grad.clone());
         retained.push(tensor);
       }
       // From here on the op may hand `grad` itself to its inputs (add gives it to both).
@@ -127,8 +163,8 @@ function walk(order: Tensor[], grads: Map<Tensor, Tensor>, owned: Set<Tensor>, f
       node.inputs.forEach((input, i) => {
         const g = inputGrads[i];
         if (g === null || g === undefined || !input.requiresGrad) return;
-        if (g instanceof RegionGradient) {
-          accumulateRegion(grads, owned, input, g);
+        if (g instanceof PartialGradient) {
+          accumulatePartial(grads, owned, input, g, wanted === null);
         } else {
           // A deferred gradient not computed yet shares no storage (and is not computed just for this).
           if (g.isMaterialized) gradientStorages.set(g.storage, (gradientStorages.get(g.storage) ?? 0) + 1);
@@ -184,18 +220,20 @@ function accumulate(grads: Map<Tensor, Tensor>, owned: Set<Tensor>, tensor: Tens
 }
 
 /**
- * Adds a slicing view's gradient into `tensor`'s running gradient: in place, region only, when
- * the sum is the engine's own tensor (referenced by nothing else); otherwise the region is
- * materialized (zeros around it) once, and that fresh tensor becomes the engine's sum.
+ * Adds a partial gradient into `tensor`'s running gradient: in place when the sum is the engine's
+ * own tensor (referenced by nothing else); otherwise it is materialized once (zeros around it),
+ * into the leaf's free gradient buffer when `toBuffer` (the pass sets .grads), and that tensor
+ * becomes the engine's sum.
  */
-function accumulateRegion(grads: Map<Tensor, Tensor>, owned: Set<Tensor>, tensor: Tensor, grad: RegionGradient): void {
+function accumulatePartial(grads: Map<Tensor, Tensor>, owned: Set<Tensor>, tensor: Tensor, grad: PartialGradient, toBuffer: boolean): void {
   checkGradientShape(tensor, grad.shape);
   const previous = grads.get(tensor);
-  if (previous !== undefined && owned.has(previous) && previous.dtype === grad.grad.dtype) {
+  if (previous !== undefined && owned.has(previous) && previous.dtype === grad.dtype) {
     grad.addInto(previous);
     return;
   }
-  const dense = grad.materialize();
+  const buffer = toBuffer && tensor.gradFn === null && tensor.peekGrad() === null ? tensor.gradientBuffer?.free(null) : null;
+  const dense = grad.materialize(buffer ?? undefined);
   owned.add(dense);
   grads.set(tensor, dense);
   if (previous !== undefined) accumulate(grads, owned, tensor, previous);

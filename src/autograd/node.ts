@@ -1,12 +1,12 @@
 import { fail } from "../core/errors.js";
 import type { Tensor } from "../tensor/tensor.js";
-import type { RegionGradient } from "./region-gradient.js";
+import type { PartialGradient } from "./partial-gradient.js";
 
 /**
  * Computes the gradients of an op's inputs from the gradient of its output (null: no gradient;
- * a RegionGradient: the gradient of a slicing view, for the engine to add into its input's sum).
+ * a PartialGradient: one that covers part of its input, for the engine to add into the input's sum).
  */
-export type BackwardFn = (gradOutput: Tensor) => (Tensor | RegionGradient | null)[];
+export type BackwardFn = (gradOutput: Tensor) => (Tensor | PartialGradient | null)[];
 
 /**
  * One recorded op on the tape: its inputs and the closure that maps the output's gradient to
@@ -37,7 +37,7 @@ export class GradNode {
     return this.inputList;
   }
 
-  apply(gradOutput: Tensor): (Tensor | RegionGradient | null)[] {
+  apply(gradOutput: Tensor): (Tensor | PartialGradient | null)[] {
     if (this.backwardFn === null) {
       fail(
         "backward",

@@ -242,8 +242,8 @@ export interface Backend {
   matmul(a: Storage, al: Layout, b: Storage, bl: Layout, bias?: Storage, biasLayout?: Layout): Storage;
   /** `x.indexSelect(dim, index)`: `index` is a contiguous int32 vector. */
   indexSelect(x: Storage, xl: Layout, dim: number, index: Int32Array): Storage;
-  /** The adjoint of indexSelect: zeros of `outShape`, then out[.., index[i], ..] += src[.., i, ..]. */
-  indexAdd(outShape: readonly number[], dim: number, index: Int32Array, src: Storage, srcLayout: Layout): Storage;
+  /** The adjoint of indexSelect, in place: dst[.., index[i], ..] += src[.., i, ..] along `dim`, for dense `dst` of `dstShape` from element `dstOffset`. */
+  indexAdd(dst: Storage, dstOffset: number, dstShape: readonly number[], dim: number, index: Int32Array, src: Storage, srcLayout: Layout): void;
   /** out[i][j] = x[index[i][j]][j] along `dim` (PyTorch gather); output has the index's shape. */
   gather(x: Storage, xl: Layout, dim: number, index: Storage, il: Layout): Storage;
   /** In place on contiguous `dst`: dst[index[i][j]][j] = (or +=) src[i][j] along `dim`. */

@@ -1,3 +1,4 @@
+import { GradientBuffer } from "../autograd/gradient-buffer.js";
 import { backend } from "../backend/registry.js";
 import { Layout } from "../core/layout.js";
 import { Tensor } from "../tensor/tensor.js";
@@ -11,7 +12,8 @@ import { formatTensor } from "../tensor/format.js";
  *
  * It shares the given tensor's storage (no copy) and is always a leaf, even when made from the
  * output of an op. `requiresGrad` defaults to true; it may be passed positionally or, following
- * the options rule, as `{ requiresGrad }`.
+ * the options rule, as `{ requiresGrad }`. Backward writes its gradients into storage kept from
+ * step to step (../autograd/gradient-buffer.ts).
  */
 export class Parameter extends Tensor {
   constructor(data?: Tensor, requiresGrad: boolean | { requiresGrad?: boolean } = true) {
@@ -19,6 +21,7 @@ export class Parameter extends Tensor {
     super(source.storage, source.layout, source.dtype);
     const wanted = typeof requiresGrad === "boolean" ? requiresGrad : requiresGrad.requiresGrad ?? true;
     if (wanted) this.requiresGrad = true;
+    if (this.dtype === "float32") this.gradientBuffer = new GradientBuffer(this.numel());
   }
 
   override toString(): string {

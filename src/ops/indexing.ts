@@ -1,3 +1,4 @@
+import { IndexedGradient } from "../autograd/partial-gradient.js";
 import { backend } from "../backend/registry.js";
 import { fail, fmtShape } from "../core/errors.js";
 import { normalizeDim, numel } from "../core/shape.js";
@@ -27,8 +28,8 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const out = fromStorage(backend().indexSelect(src.storage, src.layout, d, ids), x.ndim === 0 ? [] : shape, x.dtype);
   const from = src.shape.slice();
   return record("indexSelect", out, [x], (g) => {
-    const gs = x.ndim === 0 ? g.reshape([1]) : g;
-    return [fromStorage(backend().indexAdd(from, d, ids, gs.storage, gs.layout), x.shape, g.dtype)];
+    if (x.ndim === 0) return [new IndexedGradient(g.reshape([1]), from, d, ids).materialize().reshape([])];
+    return [new IndexedGradient(g, from, d, ids)];
   });
 }
 

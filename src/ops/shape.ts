@@ -1,4 +1,4 @@
-import { RegionGradient } from "../autograd/region-gradient.js";
+import { RegionGradient } from "../autograd/partial-gradient.js";
 import { backend } from "../backend/registry.js";
 import { allocate, promoteTypes } from "../core/dtype.js";
 import { fail, fmtShape } from "../core/errors.js";

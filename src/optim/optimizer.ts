@@ -117,9 +117,10 @@ export abstract class Optimizer<H extends HyperParams = HyperParams> {
     const setToNone = options.setToNone ?? true;
     for (const group of this.paramGroups) {
       for (const p of group.params) {
-        if (p.grad === null) continue;
-        if (setToNone) p.grad = null;
-        else noGrad(() => p.grad!.zero_());
+        const grad = p.peekGrad();
+        if (grad === null) continue;
+        if (setToNone) p.replaceGrad(null);
+        else noGrad(() => grad.zero_());
       }
     }
   }
@@ -142,7 +143,7 @@ export abstract class Optimizer<H extends HyperParams = HyperParams> {
   /** The group's parameters that have a gradient, with the gradient checked against the parameter. */
   protected *paramsWithGrad(group: ParamGroup<H>): Generator<[Tensor, Tensor]> {
     for (const p of group.params) {
-      const g = p.grad;
+      const g = p.peekGrad();
       if (g === null) continue;
       if (!sameShape(g.shape, p.shape)) fail(this.name, `gradient of shape ${fmtShape(g.shape)} does not match its parameter of shape ${fmtShape(p.shape)}`);
       if (g.dtype !== "float32") fail(this.name, `gradients must be float32, got ${g.dtype} (parameter shape ${fmtShape(p.shape)})`);

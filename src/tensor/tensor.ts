@@ -1,4 +1,5 @@
 import { runBackward, type BackwardOptions } from "../autograd/engine.js";
+import type { GradientBuffer } from "../autograd/gradient-buffer.js";
 import type { GradNode } from "../autograd/node.js";
 import { type DType, type Storage } from "../core/dtype.js";
 import { fail, fmtShape } from "../core/errors.js";
@@ -36,6 +37,10 @@ export class Tensor {
   readonly layout: Layout;
   readonly dtype: DType;
   private gradValue: Tensor | null = null;
+  /** Whether the `grad` getter has handed gradValue to a caller, who may keep it (autograd/gradient-buffer.ts). */
+  private gradHandedOut = false;
+  /** @internal Where this leaf's gradients are written: set for parameters (autograd/gradient-buffer.ts). */
+  gradientBuffer: GradientBuffer | null = null;
   /** The op that produced this tensor, when it was recorded for autograd; null for leaves. */
   gradFn: GradNode | null = null;
   /** Creation order; an op's output always comes after its inputs (the engine's topological order). */
@@ -83,8 +88,12 @@ export class Tensor {
   get ndim(): number {
     return this.layout.shape.length;
   }
-  /** The accumulated gradient (settable, as in PyTorch: null clears it; a tensor must match shape and dtype). */
+  /**
+   * The accumulated gradient (settable, as in PyTorch: null clears it; a tensor must match shape
+   * and dtype). The tensor read here is the caller's to keep: later passes never write into it.
+   */
   get grad(): Tensor | null {
+    if (this.gradValue !== null) this.gradHandedOut = true;
     return this.gradValue;
   }
   set grad(value: Tensor | null) {
@@ -95,7 +104,27 @@ export class Tensor {
       }
       if (value.dtype !== this.dtype) fail("grad", `assigned grad has dtype ${value.dtype} but the tensor has dtype ${this.dtype}`);
     }
+    this.replaceGrad(value);
+  }
+  /**
+   * @internal The gradient, for library code that keeps nothing of it past the call (the engine,
+   * optimizers, gradient clipping): unlike the `grad` getter, this does not hand it out, so a
+   * parameter's gradient buffer stays free for reuse (autograd/gradient-buffer.ts).
+   */
+  peekGrad(): Tensor | null {
+    return this.gradValue;
+  }
+  /** @internal Whether a caller may hold the current gradient (the `grad` getter handed it out): then it is not updated in place. */
+  get gradHeldElsewhere(): boolean {
+    return this.gradHandedOut;
+  }
+  /** @internal Sets the gradient, unchecked (the engine's own). A handed-out gradient keeps the buffer it lives in. */
+  replaceGrad(value: Tensor | null): void {
+    const previous = this.gradValue;
+    if (previous === value) return;
+    if (previous !== null && this.gradHandedOut) this.gradientBuffer?.handOver(previous);
     this.gradValue = value;
+    this.gradHandedOut = false;
   }
   get requiresGrad(): boolean {
     return this.requiresGradFlag;

@@ -29,18 +29,17 @@ export function indexSelect(x: Storage, xl: Layout, dim: number, index: Int32Arr
   return out;
 }
 
-export function indexAdd(outShape: readonly number[], dim: number, index: Int32Array, src: Storage, srcLayout: Layout): Storage {
+/** dst[.., index[i], ..] += src[.., i, ..] along `dim`, in place, for dense `dst` of `dstShape` from element `dstOffset`. */
+export function indexAdd(dst: Storage, dstOffset: number, dstShape: readonly number[], dim: number, index: Int32Array, src: Storage, srcLayout: Layout): void {
   const values = contiguousData(src, srcLayout);
-  const [outer, size, inner] = around(outShape, dim);
-  const out = allocate(dtypeOfStorage(src), numel(outShape));
+  const [outer, size, inner] = around(dstShape, dim);
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < index.length; i++) {
-      const to = (o * size + index[i]) * inner;
+      const to = dstOffset + (o * size + index[i]) * inner;
       const from = (o * index.length + i) * inner;
-      for (let j = 0; j < inner; j++) out[to + j] += values[from + j];
+      for (let j = 0; j < inner; j++) dst[to + j] += values[from + j];
     }
   }
-  return out;
 }
 
 /** Calls `visit(flatIndexPosition, indexValue, position)` for each element of the index tensor, where

@@ -18,7 +18,8 @@ function gradsOf(op: string, parameters: TensorOrTensors): Tensor[] {
   list.forEach((p, i) => {
     if (!(p instanceof Tensor)) fail(op, `expected Tensors, but parameter ${i} is ${p === null ? "null" : typeof p}`);
   });
-  return list.map((p) => p.grad).filter((g): g is Tensor => g !== null);
+  // peekGrad: the gradients are scaled in place and not kept, so parameters keep their gradient buffers.
+  return list.map((p) => p.peekGrad()).filter((g): g is Tensor => g !== null);
 }
 
 /** The p-norm of a vector of numbers, as torch.linalg.vector_norm defines it (p = 0 counts non-zeros). */
