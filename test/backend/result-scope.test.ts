@@ -49,6 +49,25 @@ test("kept results survive the scope's later calls, are read in place, and die w
   assert.ok(rt.alloc(64) <= first.byteOffset, "the arena is reused from its base again");
 });
 
+test("a call may keep its results in any order: one allocated under a result kept first is kept too", { skip: noSharedMemory }, () => {
+  const rt = new WasmRuntime({ threads: 2 });
+  rt.openResultScope(64 << 20);
+  rt.reset();
+  const early = rt.alloc(1000 * 4);
+  rt.f32(early, 1000).fill(1);
+  rt.alloc(4096); // scratch between them
+  const late = rt.alloc(500 * 4);
+  rt.f32(late, 500).fill(2);
+  const keptLate = rt.keepResult(late, 500)!;
+  const keptEarly = rt.keepResult(early, 1000);
+  assert.notEqual(keptEarly, null, "the block under the first kept result is kept, not copied out");
+  rt.reset();
+  rt.f32(rt.alloc(8 << 20), 2 << 20).fill(-9);
+  assert.ok(keptEarly!.every((v) => v === 1) && keptLate.every((v) => v === 2), "both survive the next call");
+  assert.equal(rt.scopedResultPointer(keptEarly!), early);
+  rt.closeResultScope();
+});
+
 test("a scope keeps results only within its budget, and nested opens close with the outermost", { skip: noSharedMemory }, () => {
   const rt = new WasmRuntime({ threads: 2 });
   rt.openResultScope(1 << 20);

@@ -216,12 +216,14 @@ export class WasmRuntime {
   /**
    * The `length` floats at `ptr`, a result of the current call, kept where they are for the
    * open scope: a view valid until the scope closes. Null when no scope is open or it has no
-   * budget left (the caller copies the result out instead).
+   * budget left (the caller copies the result out instead). Results may be kept in any order:
+   * the arena below the floor, a block of the call that lies under a result kept before it
+   * included, is not reused while the scope is open.
    */
   keepResult(ptr: number, length: number): Float32Array | null {
     const scope = this.scope;
     const end = ptr + Math.ceil((length * 4) / 64) * 64;
-    if (scope === null || ptr < scope.floor || end > scope.budgetEnd) return null;
+    if (scope === null || ptr < scope.start || end > scope.budgetEnd) return null;
     scope.floor = Math.max(scope.floor, end);
     return new Float32Array(this.buffer, ptr, length);
   }
