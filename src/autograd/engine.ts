@@ -126,8 +126,7 @@ function storeLeafGradient(tensor: Tensor, grad: Tensor, owned: Set<Tensor>, gra
     else tensor.replaceGrad(outlivingScope(current.add(grad)));
     return;
   }
-  const storage = buffer?.free(null) ?? null;
-  if (buffer === null || storage === null) {
+  if (buffer === null) {
     tensor.replaceGrad(leafGradient(grad, owned, gradientStorages, graphStorages));
     return;
   }
@@ -135,6 +134,7 @@ function storeLeafGradient(tensor: Tensor, grad: Tensor, owned: Set<Tensor>, gra
     tensor.replaceGrad(grad);
     return;
   }
+  const storage = buffer.take();
   const layout = Layout.contiguous(grad.shape);
   const source = grad.storage as Float32Array;
   // Gradient and buffer never overlap (the buffer holds no tensor of the pass), so a plain copy will do.
@@ -232,8 +232,8 @@ function accumulatePartial(grads: Map<Tensor, Tensor>, owned: Set<Tensor>, tenso
     grad.addInto(previous);
     return;
   }
-  const buffer = toBuffer && tensor.gradFn === null && tensor.peekGrad() === null ? tensor.gradientBuffer?.free(null) : null;
-  const dense = grad.materialize(buffer ?? undefined);
+  const buffer = toBuffer && tensor.gradFn === null && tensor.peekGrad() === null ? tensor.gradientBuffer?.take() : undefined;
+  const dense = grad.materialize(buffer);
   owned.add(dense);
   grads.set(tensor, dense);
   if (previous !== undefined) accumulate(grads, owned, tensor, previous);

@@ -31,10 +31,10 @@ export class GradientBuffer {
     if (this.storage === null) this.storage = this.handedOver ? new Float32Array(this.length) : backend().allocateState(this.length);
   }
 
-  /** Storage for the parameter's next gradient: null while its current gradient (`current`) occupies it. */
-  free(current: Tensor | null): Float32Array | null {
+  /** The storage, for a parameter that has no gradient now (so nothing occupies it). */
+  take(): Float32Array {
     this.reserve();
-    return current !== null && this.holds(current) ? null : this.storage;
+    return this.storage!;
   }
 
   /** Whether `gradient` lives in this buffer. */

@@ -19,12 +19,16 @@ export abstract class PartialGradient {
 
   /** Zeros of `shape` with the gradient added in: a fresh dense tensor, or one over `into` (dense storage of `shape`, overwritten). */
   materialize(into?: Storage): Tensor {
-    const length = numel(this.shape);
-    const storage = into ?? allocate(this.dtype, length);
-    if (into !== undefined) into.fill(0, 0, length);
-    const sum = new Tensor(storage, Layout.contiguous(this.shape), this.dtype);
+    const sum = this.zeros(into);
     this.addInto(sum);
     return sum;
+  }
+
+  /** A dense tensor of zeros of `shape`: fresh, or over `into`. */
+  protected zeros(into?: Storage): Tensor {
+    const length = numel(this.shape);
+    if (into !== undefined) into.fill(0, 0, length);
+    return new Tensor(into ?? allocate(this.dtype, length), Layout.contiguous(this.shape), this.dtype);
   }
 
   /** sum += this gradient, in place, for a `sum` of `shape` and the gradient's dtype. */
@@ -43,12 +47,9 @@ export class RegionGradient extends PartialGradient {
 
   /** Zeros with the gradient written into its region: one assign, no add. */
   override materialize(into?: Storage): Tensor {
-    const length = numel(this.shape);
-    const storage = into ?? allocate(this.dtype, length);
-    if (into !== undefined) into.fill(0, 0, length);
-    const layout = Layout.contiguous(this.shape);
-    backend().assign(storage, this.region(layout), this.grad.storage, this.grad.layout);
-    return new Tensor(storage, layout, this.dtype);
+    const dense = this.zeros(into);
+    backend().assign(dense.storage, this.region(dense.layout), this.grad.storage, this.grad.layout);
+    return dense;
   }
 
   addInto(sum: Tensor): void {
