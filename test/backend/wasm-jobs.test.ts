@@ -1,8 +1,9 @@
-// How the wasm runtime runs jobs on its threads: a detached job (startDetached) runs on a worker
-// while the caller goes on, and is done when finishDetached returns (the caller runs the shares
-// the worker has not claimed by then); a job whose share fails on
-// the caller's thread reports the failure once the workers' shares are done, instead of waiting
-// forever for the failed one.
+// How the wasm runtime runs jobs on its threads: every share of a job runs exactly once, even
+// when a worker is descheduled at the edge between two jobs; a detached job (startDetached) runs
+// on a worker while the caller goes on, and is done when finishDetached returns (the caller runs
+// the shares the worker has not claimed by then); a job whose share fails on the caller's thread
+// reports the failure once the workers' shares are done, instead of waiting forever for the
+// failed one.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { WasmRuntime } from "../../src/backend/wasm/runtime.js";
@@ -18,6 +19,30 @@ function momentumJob(rt: WasmRuntime, n: number): { args: number; param: Float32
   rt.f32(args + 20, 3).set([0.5, 1, -0.25]); // momentum, 1 - dampening, -lr
   return { args, param: rt.f32(param, n), buffer: rt.f32(buffer, n) };
 }
+
+test("every share runs once when a job with few shares is followed by one with more", () => {
+  // A worker leaving a job whose shares are all claimed reads the next share, then the share
+  // count. When the caller posted a job with more shares in between, the worker used to take the
+  // new count with the old job's next share and claim a share that the new job's threads ran as
+  // well, twice in all: an accumulating kernel (this momentum step, a GEMM with C +=) then
+  // added twice. Back-to-back small jobs hit it within 50000 pairs in five runs of five (a run
+  // of the translation trainer now and then, whose losses jumped); a single thread is the reference.
+  const rounds = (threads: number): Float32Array => {
+    const rt = new WasmRuntime({ threads });
+    rt.waitForThreads();
+    rt.reset();
+    const few = momentumJob(rt, 64), more = momentumJob(rt, 64);
+    for (let round = 0; round < 50_000; round++) {
+      rt.run("sgdMomentumUpdate", few.args, 2, 1);
+      rt.run("sgdMomentumUpdate", more.args, 16, 4);
+    }
+    return more.param.slice();
+  };
+  const threaded = rounds(2);
+  const serial = rounds(1);
+  const differing = threaded.filter((v, i) => v !== serial[i]).length;
+  assert.equal(differing, 0, `${differing} of 64 parameters took a step twice (share run twice)`);
+});
 
 test("a detached job runs on a worker and is done when finishDetached returns; one thread starts none", () => {
   const rt = new WasmRuntime({ threads: 2 });
@@ -56,4 +81,12 @@ test("a share that fails on the caller's thread fails the job without waiting fo
   const job = momentumJob(rt, 4099);
   rt.run("sgdMomentumUpdate", job.args, 8);
   assert.ok(job.param.every((v) => v === 0.125));
+});
+
+test("a job of more shares than the control words can count is refused", () => {
+  const rt = new WasmRuntime({ threads: 2 });
+  rt.waitForThreads();
+  if (rt.threads < 2) return;
+  rt.reset();
+  assert.throws(() => rt.run("sgdMomentumUpdate", momentumJob(rt, 4).args, 4096), /at most 2047 shares, got 4096/);
 });

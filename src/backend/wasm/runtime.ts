@@ -21,6 +21,8 @@ const PAGE = 65536;
 const CTRL_BASE = 1024; // the control block (see worker-loop.ts); address 0 stays unused
 const ARENA_BASE = PAGE;
 const MAX_WORKERS = 64;
+/** A job's share count and index share a control word with its job number (worker-loop.ts): 11 bits. */
+const MAX_SHARES = 0x7ff;
 const C = { kernel: 2, args: 3, shares: 4, job: 5, next: 6, done: 7, error: 8, ready: 16, go: 144, sleeping: 208 } as const;
 /** Shares per thread: finer shares let a busy machine's late worker cost less. */
 const SHARES_PER_THREAD = 4;
@@ -420,10 +422,11 @@ export class WasmRuntime {
   /** Publishes a job (kernel `id`) in the control block and wakes the `helpers` (worker indices) for it. */
   private post(id: number, args: number, shares: number, helpers: readonly number[]): void {
     const ctrl = this.ctrl!;
+    if (shares > MAX_SHARES) fail("wasm", `a job has at most ${MAX_SHARES} shares, got ${shares}`);
     const job = (Atomics.add(ctrl, C.job, 1) + 1) & 0xfffff;
     Atomics.store(ctrl, C.kernel, id);
     Atomics.store(ctrl, C.args, args);
-    Atomics.store(ctrl, C.shares, shares);
+    Atomics.store(ctrl, C.shares, (job << 11) | shares);
     Atomics.store(ctrl, C.done, 0);
     Atomics.store(ctrl, C.error, 0);
     Atomics.store(ctrl, C.next, job << 11);
@@ -450,7 +453,7 @@ export class WasmRuntime {
   /** Joins the job `startDetached` started: runs the shares no worker has claimed yet, then waits for the others. */
   finishDetached(): void {
     const ctrl = this.ctrl!;
-    this.join(Atomics.load(ctrl, C.kernel), Atomics.load(ctrl, C.args), Atomics.load(ctrl, C.shares));
+    this.join(Atomics.load(ctrl, C.kernel), Atomics.load(ctrl, C.args), Atomics.load(ctrl, C.shares) & MAX_SHARES);
   }
 
   /**
@@ -464,7 +467,7 @@ export class WasmRuntime {
     try {
       for (;;) {
         const next = Atomics.load(ctrl, C.next);
-        const share = next & 0x7ff;
+        const share = next & MAX_SHARES;
         if (share >= shares) break;
         if (Atomics.compareExchange(ctrl, C.next, next, next + 1) !== next) continue;
         fn(args, share, shares);
