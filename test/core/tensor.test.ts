@@ -183,6 +183,12 @@ test("views share storage; copies do not", () => {
   const shifted = flint.tensor([1, 2, 3, 4]);
   shifted.narrow(0, 1, 3).copy_(shifted.narrow(0, 0, 3));
   assert.deepEqual(shifted.tolist(), [1, 1, 2, 3]);
+  // into a narrowed last dim (contiguous rows, copied row by row), from another tensor and from an overlapping view
+  const rows = flint.zeros([2, 3, 5]);
+  rows.narrow(2, 1, 3).copy_(flint.arange(0, 18, 1, { dtype: "float32" }).reshape([2, 3, 3]));
+  assert.deepEqual(rows.select(0, 1).tolist(), [[0, 9, 10, 11, 0], [0, 12, 13, 14, 0], [0, 15, 16, 17, 0]]);
+  rows.narrow(2, 2, 3).copy_(rows.narrow(2, 1, 3));
+  assert.deepEqual(rows.select(0, 0).tolist(), [[0, 0, 0, 1, 2], [0, 3, 3, 4, 5], [0, 6, 6, 7, 8]]);
   // view() refuses data that would have to move; reshape() copies it.
   assert.throws(() => x.t().view([12]), /view: size \[12\] is not compatible with input of shape \[4, 3\] and strides \[1, 4\]/);
   assert.deepEqual(x.t().reshape([12]).tolist(), [0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11]);

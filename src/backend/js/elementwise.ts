@@ -197,10 +197,16 @@ export function assign(dst: Storage, dstLayout: Layout, src: Storage, srcLayout:
   let base = walk.offsets[0];
   let i = 0;
   while (i < values.length) {
-    let p = base;
-    for (let j = 0; j < inner; j++) {
-      dst[p] = values[i++];
-      p += step;
+    if (step === 1) {
+      // Contiguous rows (a narrowed last dim, e.g. one weight of a fused projection): one block copy each.
+      dst.set(values.subarray(i, i + inner) as never, base);
+      i += inner;
+    } else {
+      let p = base;
+      for (let j = 0; j < inner; j++) {
+        dst[p] = values[i++];
+        p += step;
+      }
     }
     for (let d = nd - 2; d >= 0; d--) {
       index[d]++;
