@@ -1,5 +1,5 @@
 // How the wasm runtime runs jobs on its threads: every share of a job runs exactly once, even
-// when a worker is descheduled at the edge between two jobs; a detached job (startDetached) runs
+// when a worker is delayed at the edge between two jobs; a detached job (startDetached) runs
 // on a worker while the caller goes on, and is done when finishDetached returns (the caller runs
 // the shares the worker has not claimed by then); a job whose share fails on the caller's thread
 // reports the failure once the workers' shares are done, instead of waiting forever for the
