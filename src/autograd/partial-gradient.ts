@@ -53,9 +53,7 @@ export class RegionGradient extends PartialGradient {
   }
 
   addInto(sum: Tensor): void {
-    const region = this.region(sum.layout);
-    const added = backend().binary("add", sum.storage, region, this.grad.storage, this.grad.layout, sum.dtype);
-    backend().assign(sum.storage, region, added, Layout.contiguous(region.shape));
+    addAt(sum, this.region(sum.layout), this.grad.storage, this.grad.layout);
   }
 }
 
@@ -76,7 +74,12 @@ export class IndexedGradient extends PartialGradient {
       return;
     }
     const dense = this.materialize();
-    const added = backend().binary("add", sum.storage, sum.layout, dense.storage, dense.layout, sum.dtype);
-    backend().assign(sum.storage, sum.layout, added, Layout.contiguous(sum.shape));
+    addAt(sum, sum.layout, dense.storage, dense.layout);
   }
+}
+
+/** The elements of `sum` at `at` (a layout over its storage) += `values`: the sum computed aside, then written back. */
+function addAt(sum: Tensor, at: Layout, values: Storage, valuesLayout: Layout): void {
+  const added = backend().binary("add", sum.storage, at, values, valuesLayout, sum.dtype);
+  backend().assign(sum.storage, at, added, Layout.contiguous(at.shape));
 }
