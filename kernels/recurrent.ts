@@ -112,6 +112,18 @@ const GEMM_SCRATCH = 76, GEMM_PACKED_B = 96;
   return min(units, tid * (((units + NR - 1) / NR + nthreads - 1) / nthreads) * NR);
 }
 
+/**
+ * Rows [0, activeRows) of step t hold every row still within its length: rows past the last such
+ * row are padding, which the step's GEMMs skip (their results there are never read). A batch
+ * sorted by decreasing length (PyTorch's packed sequences) thus does only its valid rows' work.
+ */
+// @ts-ignore: decorator
+@inline function activeRows(lengths: usize, B: i32, t: i32): i32 {
+  let rows = B;
+  while (rows > 0 && load<i32>(lengths + (<usize>(rows - 1) << 2)) <= t) rows--;
+  return rows;
+}
+
 /** The calling share's GEMM scratch (one gemmScratchBytes() block per share, from the host's `matmul` block). */
 // @ts-ignore: decorator
 @inline function gemmScratch(gemmArgs: usize, tid: i32): usize {
@@ -167,7 +179,8 @@ export function recurrentForwardFused(args: usize, tid: i32, nthreads: i32): voi
   const columns = G * NR;
   const hIn = <usize>load<u32>(args, F_HIN);
   const j1 = min((u1 + NR - 1) / NR, blocks) * columns;
-  gemmPrepackedColumns(hIn, P, 1, <usize>load<u32>(gemmArgs, GEMM_PACKED_B), P, <usize>load<u32>(args, F_HW), blocks * columns, B, (u0 / NR) * columns, j1, false, gemmScratch(gemmArgs, tid));
+  const rows = activeRows(<usize>load<u32>(args, F_LENGTHS), B, t);
+  gemmPrepackedColumns(hIn, P, 1, <usize>load<u32>(gemmArgs, GEMM_PACKED_B), P, <usize>load<u32>(args, F_HW), blocks * columns, rows, (u0 / NR) * columns, j1, false, gemmScratch(gemmArgs, tid));
   forwardGates(args, t, 0, B, u0, u1, true);
 }
 
@@ -380,7 +393,9 @@ export function recurrentBackwardFused(args: usize, tid: i32, nthreads: i32): vo
   if (s >= 0) {
     const GH = gatesOf(load<i32>(args)) * H;
     const dGates = <usize>load<u32>(args, B_DGH) + <usize>(s * B * GH) * 4;
-    gemmPrepackedColumns(dGates, GH, 1, <usize>load<u32>(gemmArgs, GEMM_PACKED_B), GH, <usize>load<u32>(args, B_DH), H, B, u0, u1, true, gemmScratch(gemmArgs, tid));
+    // Padding rows of dGatesH are zero: their dh passes through unchanged, so the GEMM skips them.
+    const rows = activeRows(<usize>load<u32>(args, B_LENGTHS), B, s);
+    gemmPrepackedColumns(dGates, GH, 1, <usize>load<u32>(gemmArgs, GEMM_PACKED_B), GH, <usize>load<u32>(args, B_DH), H, rows, u0, u1, true, gemmScratch(gemmArgs, tid));
   }
   if (t < 0) return;
   stepInput(args, t, u0, u1);

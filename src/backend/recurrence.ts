@@ -141,6 +141,12 @@ export interface AttentionDecoderProblem {
   values: Float32Array;
   /** [B, S], nonzero at padding; null: none. */
   mask: Uint8Array | null;
+  /**
+   * [B]: the steps each row runs (in [0, T]); past its length a row's state is carried and its
+   * output is zero, as in a recurrence with lengths. Trailing rows that are all padding at a step
+   * are skipped there, so a batch sorted by decreasing length does only its valid rows' work.
+   */
+  lengths: Int32Array;
   /** W_q [H, H]. */
   weightQuery: Float32Array;
   /** v [H]. */

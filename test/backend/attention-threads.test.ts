@@ -41,6 +41,8 @@ test("attention decoder: one thread and three give the same bits", () => {
   const p: AttentionDecoderProblem = {
     steps: T, batch: B, keys: S, hidden: H,
     inputs: values(r, T * B * 3 * H, 0.5), h0: values(r, B * H, 0.5), keyStates: values(r, B * S * H, 0.5), values: values(r, B * S * H, 0.5), mask: mask(B, S),
+    // Decreasing, as the translator sorts them, down to rows with no step: later steps run on fewer rows.
+    lengths: Int32Array.from({ length: B }, (_, b) => Math.max(0, T - Math.floor(b / 7))),
     weightQuery: values(r, H * H, 0.2), v: values(r, H, 0.3), weightContext: values(r, 3 * H * H, 0.2), weightHh: values(r, 3 * H * H, 0.2), biasIh: values(r, 3 * H, 0.1), biasHh: values(r, 3 * H, 0.1),
   };
   const grad = values(r, (T + 1) * B * H);

@@ -21,12 +21,17 @@ interface Case {
   S: number;
   H: number;
   masked: boolean;
+  /** Each row's steps (all T when absent). */
+  lengths?: number[];
 }
 
 const CASES: Case[] = [
   { name: "translator-like, padded sources", T: 7, B: 32, S: 9, H: 64, masked: true },
   { name: "odd hidden size", T: 3, B: 5, S: 4, H: 13, masked: true },
   { name: "one step, no mask", T: 1, B: 8, S: 6, H: 32, masked: false },
+  // Sorted as the translator sorts its batches: later steps run on fewer rows (and none at the last).
+  { name: "decreasing lengths", T: 7, B: 32, S: 9, H: 64, masked: true, lengths: Array.from({ length: 32 }, (_, b) => Math.max(0, 6 - Math.floor(b / 5))) },
+  { name: "unsorted lengths", T: 5, B: 6, S: 4, H: 13, masked: true, lengths: [2, 5, 0, 3, 5, 1] },
 ];
 
 function operands(c: Case) {
@@ -42,9 +47,9 @@ function operands(c: Case) {
   return { inputs, h0, keys, values, mask, weights, all: [inputs, h0, keys, values, ...Object.values(weights)] };
 }
 
-function run(c: Case, decoder: typeof composite) {
+function run(c: Case, decoder: typeof composite, lengths = c.lengths) {
   const o = operands(c);
-  const states = decoder(o.inputs, o.h0, o.keys, o.values, o.weights, { keyPaddingMask: o.mask });
+  const states = decoder(o.inputs, o.h0, o.keys, o.values, o.weights, { keyPaddingMask: o.mask, lengths });
   // The op under the states view (read before the backward releases the graph).
   const node = states.gradFn?.inputs[0]?.gradFn?.name ?? null;
   flint.manualSeed(2);
@@ -68,6 +73,34 @@ for (const c of CASES) {
     });
   });
 }
+
+test("attentionGruDecoder with lengths: a row's states before its length are those without lengths, zero after, and its gradient there is ignored", () => {
+  for (const backendName of ["wasm", "js"] as const) {
+    withBackend(backendName, () => {
+      for (const c of CASES.filter((k) => k.lengths !== undefined)) {
+        const lengths = c.lengths as number[];
+        const limited = run(c, F.attentionGruDecoder);
+        const full = run(c, F.attentionGruDecoder, undefined);
+        const mask = flint.tensor(Array.from({ length: c.T }, (_, t) => lengths.map((len) => Array(c.H).fill(t < len ? 1 : 0))));
+        assertClose(limited.states, full.states.mul(mask), { atol: 1e-6, rtol: 1e-5, message: `${backendName} ${c.name}: states` });
+        // The same loss through the lengths-free decoder, its padding positions masked out.
+        const o = operands(c);
+        const states = F.attentionGruDecoder(o.inputs, o.h0, o.keys, o.values, o.weights, { keyPaddingMask: o.mask });
+        flint.manualSeed(2);
+        states.mul(mask).mul(flint.randn([...states.shape])).sum().backward();
+        NAMES.forEach((name, i) => assertClose(limited.grads[i], o.all[i].grad as Tensor, { atol: 1e-5, rtol: 1e-4, message: `${backendName} ${c.name}: d ${name}` }));
+      }
+    });
+  }
+});
+
+test("attentionGruDecoder: lengths that do not fit are errors", () => {
+  const o = operands(CASES[1]); // T 3, B 5
+  const call = (lengths: number[]) => () => F.attentionGruDecoder(o.inputs, o.h0, o.keys, o.values, o.weights, { lengths });
+  assert.throws(call([3, 3, 3]), /attentionGruDecoder: expected 5 lengths \(one per batch row\), got 3/);
+  assert.throws(call([3, 3, 4, 1, 0]), /attentionGruDecoder: lengths must be integers in \[0, 3\], got 4/);
+  assert.throws(call([3, 3, 1.5, 1, 0]), /lengths must be integers in \[0, 3\], got 1.5/);
+});
 
 test("attentionGruDecoder on the JS backend is the composite", () => {
   withBackend("js", () => {

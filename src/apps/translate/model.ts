@@ -98,15 +98,17 @@ export class Decoder extends nn.Module {
    * cell's input projection W_ih [e; c] is W_e e + W_c c, and the embeddings e of all steps are
    * known up front, so their half is one GEMM over all steps; the rest runs as one decoder op
    * (F.attentionGruDecoder: the whole time loop in one backend call each way on wasm), or
-   * without attention as one GRU pass over all steps.
+   * without attention as one GRU pass over all steps. With `lengths` (each row's target length)
+   * the states past a row's length are zero and its finished rows' work is skipped when the
+   * rows come in decreasing length.
    */
-  states(inputs: Tensor, state: Tensor, memory: EncoderMemory): Tensor {
+  states(inputs: Tensor, state: Tensor, memory: EncoderMemory, lengths: readonly number[] | null = null): Tensor {
     const embedded = this.dropout.forward(this.embedding.forward(inputs)); // [B, T, H]
     const { gru } = this;
     const embeddedWidth = embedded.shape[2];
     const projected = F.linear(embedded.transpose(0, 1), gru.weight_ih.narrow(1, 0, embeddedWidth)); // [T, B, 3H]
     const T = inputs.shape[1];
-    if (!this.useAttention) return fusedRecurrence("gru", projected, gru.weight_hh, gru.bias_hh, state, { biasIh: gru.bias_ih }).narrow(0, 0, T).transpose(0, 1);
+    if (!this.useAttention) return fusedRecurrence("gru", projected, gru.weight_hh, gru.bias_hh, state, { biasIh: gru.bias_ih, lengths }).narrow(0, 0, T).transpose(0, 1);
     const attention = this.attention as flint.nn.AdditiveAttention;
     const weights = {
       weightQuery: attention.query_proj.weight,
@@ -116,7 +118,7 @@ export class Decoder extends nn.Module {
       biasIh: gru.bias_ih as Tensor,
       biasHh: gru.bias_hh as Tensor,
     };
-    return F.attentionGruDecoder(projected, state, memory.projectedKeys as Tensor, memory.states, weights, { keyPaddingMask: memory.paddingMask }).transpose(0, 1);
+    return F.attentionGruDecoder(projected, state, memory.projectedKeys as Tensor, memory.states, weights, { keyPaddingMask: memory.paddingMask, lengths }).transpose(0, 1);
   }
 
   /** Teacher forcing: inputs [B, T] -> logits [B, T, V]. */
@@ -155,11 +157,12 @@ export class Translator extends nn.Module {
   /**
    * Teacher-forced logits for the listed positions only: [positions.length, V], where position
    * p is (p / T, p % T) of the decoder inputs [B, T]. Training asks for the target tokens and
-   * skips the padding, which the loss ignores anyway (a quarter of the output layer's work).
+   * skips the padding, which the loss ignores anyway (a quarter of the output layer's work);
+   * given the target lengths, the decoder skips it too (see Decoder.states).
    */
-  forwardAt(sourceIds: Tensor, lengths: readonly number[], paddingMask: Tensor, decoderInputs: Tensor, positions: Tensor): Tensor {
+  forwardAt(sourceIds: Tensor, lengths: readonly number[], paddingMask: Tensor, decoderInputs: Tensor, positions: Tensor, targetLengths: readonly number[] | null = null): Tensor {
     const [state, memory] = this.encode(sourceIds, lengths, paddingMask);
-    const states = this.decoder.states(decoderInputs, state, memory);
+    const states = this.decoder.states(decoderInputs, state, memory, targetLengths);
     return this.decoder.out.forward(states.reshape([-1, this.config.hidden]).indexSelect(0, positions));
   }
 }

@@ -14,11 +14,27 @@ import type { WasmRuntime } from "./runtime.js";
 // 32-row GEMM per step plus the sums.
 
 function spec(p: AttentionDecoderProblem): RecurrenceSpec {
-  return { kind: "gru", steps: p.steps, batch: p.batch, hidden: p.hidden, stateSize: p.hidden, reverse: false, leak: 1, lengths: new Int32Array(p.batch).fill(p.steps), inputSize: 0 };
+  return { kind: "gru", steps: p.steps, batch: p.batch, hidden: p.hidden, stateSize: p.hidden, reverse: false, leak: 1, lengths: p.lengths, inputSize: 0 };
 }
 
-function attentionDims(p: AttentionDecoderProblem): AttentionDims {
-  return { batch: p.batch, queries: 1, keys: p.keys, hidden: p.hidden, valueSize: p.hidden };
+/** The attention's sizes on the first `rows` rows of the batch. */
+function attentionDims(p: AttentionDecoderProblem, rows: number): AttentionDims {
+  return { batch: rows, queries: 1, keys: p.keys, hidden: p.hidden, valueSize: p.hidden };
+}
+
+/**
+ * For each step, the rows up to the last one still within its length: the step's query,
+ * attention and context work runs on those only (the recurrence's GEMMs skip the same rows).
+ * The rows past them are padding, whose results nothing reads.
+ */
+function activeRows(p: AttentionDecoderProblem): Int32Array {
+  const rows = new Int32Array(p.steps);
+  for (let t = 0; t < p.steps; t++) {
+    let b = p.batch;
+    while (b > 0 && p.lengths[b - 1] <= t) b--;
+    rows[t] = b;
+  }
+  return rows;
 }
 
 /** A row-major [rows, cols] matrix at `ptr` (rows `row` apart), as a GEMM operand. */
@@ -31,6 +47,13 @@ function transposed(ptr: number, row: number): GemmOperand {
   return { ptr, batch: 0, row: 1, col: row };
 }
 
+/** A block of `length` zeros. */
+function zeroed(rt: WasmRuntime, length: number): number {
+  const ptr = rt.alloc(length * 4);
+  rt.f32(ptr, length).fill(0);
+  return ptr;
+}
+
 /** The attention kernels' operands that do not change from step to step. */
 function stageAttention(rt: WasmRuntime, p: AttentionDecoderProblem): AttentionBuffers {
   return { query: 0, key: stageArray(rt, p.keyStates), v: stageArray(rt, p.v), values: stageArray(rt, p.values), mask: stageArray(rt, p.mask), out: 0, outStride: p.hidden + p.keys };
@@ -40,27 +63,32 @@ export function attentionDecoderForwardOn(rt: WasmRuntime, p: AttentionDecoderPr
   const { steps: T, batch: B, keys: S, hidden: H } = p;
   const GH = 3 * H;
   const width = H + S;
+  const active = activeRows(p);
   let x = 0, queries = 0, attention = 0;
   let buffers: AttentionBuffers | null = null;
   // q = h W_q^T and x_t += c W_c^T, with W_q and W_c packed once for all steps.
-  let query: ((a: number, c: number) => void) | null = null;
-  let context: ((a: number, c: number) => void) | null = null;
+  let query: ((a: number, c: number, rows: number) => void) | null = null;
+  let context: ((a: number, c: number, rows: number) => void) | null = null;
   const { output, saved } = recurrenceForwardOn(rt, spec(p), { x: p.inputs, weightIh: null, weightHh: p.weightHh, weightHr: null, biasIh: p.biasIh, biasHh: p.biasHh, h0: p.h0, c0: null }, true, {
     setup(inputs) {
       x = inputs;
       queries = rt.alloc(T * B * H * 4);
       attention = rt.alloc(T * B * width * 4);
+      // Skipped rows stay zero: the backward's weight-gradient GEMMs read every row.
+      rt.f32(attention, T * B * width).fill(0);
       buffers = stageAttention(rt, p);
       query = repeatedGemm(rt, { a: matrix(0, H), b: transposed(stageArray(rt, p.weightQuery), H), c: matrix(0, H), batch: 1, m: B, n: H, k: H });
       // The context is the first H of each attention row.
       context = repeatedGemm(rt, { a: matrix(0, width), b: transposed(stageArray(rt, p.weightContext), H), c: matrix(0, GH), batch: 1, m: B, n: GH, k: H, accumulate: true });
     },
     beforeStep(t, hIn) {
+      const rows = active[t];
+      if (rows === 0) return;
       const q = queries + t * B * H * 4;
       const out = attention + t * B * width * 4;
-      query!(hIn, q);
-      runAttentionForward(rt, attentionDims(p), { ...buffers!, query: q, out });
-      context!(out, x + t * B * GH * 4);
+      query!(hIn, q, rows);
+      runAttentionForward(rt, attentionDims(p, rows), { ...buffers!, query: q, out });
+      context!(out, x + t * B * GH * 4, rows);
     },
   });
   return { output, saved: { recurrence: saved, queries: unstage(rt, queries, T * B * H), attention: unstage(rt, attention, T * B * width) } };
@@ -70,13 +98,12 @@ export function attentionDecoderBackwardOn(rt: WasmRuntime, p: AttentionDecoderP
   const { steps: T, batch: B, keys: S, hidden: H } = p;
   const GH = 3 * H;
   const width = H + S;
-  const dims = attentionDims(p);
+  const active = activeRows(p);
   let dgx = 0, dh = 0, hPrev = 0, queries = 0, attention = 0, grad = 0, dQueries = 0, dKeys = 0, dValues = 0, vPartials = 0;
   // d c_t = d x_t W_c and d h_{t-1} += d q_t W_q, with W_c and W_q packed once for all steps.
-  let contextGrad: ((a: number, c: number) => void) | null = null;
-  let queryGrad: ((a: number, c: number) => void) | null = null;
+  let contextGrad: ((a: number, c: number, rows: number) => void) | null = null;
+  let queryGrad: ((a: number, c: number, rows: number) => void) | null = null;
   let buffers: AttentionBuffers | null = null;
-  let first = true;
   const grads = recurrenceBackwardOn(rt, spec(p), { weightHh: p.weightHh, weightHr: null, weightIh: null }, saved.recurrence, gradOutput, { weights: true, input: true }, {
     setup(b) {
       ({ dgx, dh, hPrev } = b);
@@ -84,22 +111,25 @@ export function attentionDecoderBackwardOn(rt: WasmRuntime, p: AttentionDecoderP
       attention = stageArray(rt, saved.attention);
       buffers = stageAttention(rt, p);
       // d(attention rows): d c from each step's GEMM, d w zero (the weights feed nothing else).
-      grad = rt.alloc(B * width * 4);
-      rt.f32(grad, B * width).fill(0);
-      dQueries = rt.alloc(T * B * H * 4);
-      dKeys = rt.alloc(B * S * H * 4);
-      dValues = rt.alloc(B * S * H * 4);
-      vPartials = rt.alloc(B * H * 4);
+      grad = zeroed(rt, B * width);
+      // Zeroed, then every step adds into them: a row skipped at the last steps (its target is
+      // shorter) gets its first terms at an earlier one, and d Q's skipped rows stay zero for the
+      // d W_q GEMM over all rows.
+      dQueries = zeroed(rt, T * B * H);
+      dKeys = zeroed(rt, B * S * H);
+      dValues = zeroed(rt, B * S * H);
+      vPartials = zeroed(rt, B * H);
       contextGrad = repeatedGemm(rt, { a: matrix(0, GH), b: matrix(stageArray(rt, p.weightContext), H), c: matrix(0, width), batch: 1, m: B, n: H, k: GH });
       queryGrad = repeatedGemm(rt, { a: matrix(0, H), b: matrix(stageArray(rt, p.weightQuery), H), c: matrix(0, H), batch: 1, m: B, n: H, k: H, accumulate: true });
     },
     afterStep(t) {
+      const rows = active[t];
+      if (rows === 0) return;
       const dQuery = dQueries + t * B * H * 4;
       // d c_t = d x_t W_c; the attention's gradients (keys', values' and v's summed over steps); d h_{t-1} += d q_t W_q.
-      contextGrad!(dgx + t * B * GH * 4, grad);
-      runAttentionBackward(rt, dims, { ...buffers!, query: queries + t * B * H * 4, out: attention + t * B * width * 4 }, { grad, dQuery, dKey: dKeys, dValues, vPartials }, !first);
-      first = false;
-      queryGrad!(dQuery, dh);
+      contextGrad!(dgx + t * B * GH * 4, grad, rows);
+      runAttentionBackward(rt, attentionDims(p, rows), { ...buffers!, query: queries + t * B * H * 4, out: attention + t * B * width * 4 }, { grad, dQuery, dKey: dKeys, dValues, vPartials }, true);
+      queryGrad!(dQuery, dh, rows);
     },
   });
   // The weight gradients over all steps, one GEMM each: d W_c = d x^T C, d W_q = d Q^T H_prev.

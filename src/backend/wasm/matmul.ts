@@ -62,16 +62,22 @@ export const GEMM_ARG_A_PTR = 0;
 /** Field 10: C's address, likewise (see repeatedGemm). */
 const GEMM_ARG_C_PTR = 10;
 
+/** Field 16: M, the rows of A and C, which a caller may lower between runs (see repeatedGemm). */
+const GEMM_ARG_ROWS = 16;
+
 /**
  * A GEMM prepared once (B pre-packed: its data must be in place) and run many times with only
- * A's and C's addresses changed, e.g. once per time step on that step's rows.
+ * A's and C's addresses changed, e.g. once per time step on that step's rows; `rows` (at most
+ * the job's m, default m) runs it on the first rows of A and C only.
  */
-export function repeatedGemm(rt: WasmRuntime, job: Omit<GemmJob, "prepackB">): (a: number, c: number) => void {
+export function repeatedGemm(rt: WasmRuntime, job: Omit<GemmJob, "prepackB">): (a: number, c: number, rows?: number) => void {
   const { args, shares, perThread } = prepareGemm(rt, { ...job, prepackB: true });
-  return (a, c) => {
-    const fields = rt.i32(args, GEMM_ARG_C_PTR + 1);
+  return (a, c, rows = job.m) => {
+    if (!(rows >= 0 && rows <= job.m)) fail("matmul", `a repeated GEMM of ${job.m} rows cannot run on ${rows}`);
+    const fields = rt.i32(args, GEMM_ARG_ROWS + 1);
     fields[GEMM_ARG_A_PTR] = a;
     fields[GEMM_ARG_C_PTR] = c;
+    fields[GEMM_ARG_ROWS] = rows;
     rt.run("matmul", args, shares, perThread);
   };
 }

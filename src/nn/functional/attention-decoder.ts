@@ -25,6 +25,12 @@ export interface AttentionDecoderWeights {
 export interface AttentionGruDecoderOptions {
   /** Bool [B, S], true at padding source positions; default none. */
   keyPaddingMask?: Tensor | null;
+  /**
+   * The steps each row runs (each in [0, T]; all T when omitted). Past its length a row's state
+   * is carried and its output is zero, as for a recurrence with lengths, so its gradient there
+   * is ignored. Rows sorted by decreasing length let the backend skip the finished rows' work.
+   */
+  lengths?: readonly number[] | null;
 }
 
 /**
@@ -32,7 +38,7 @@ export interface AttentionGruDecoderOptions {
  * q = h W_q^T, context = additive attention of q over `keys` with `values` (-inf at
  * `keyPaddingMask`), x = inputs[t] + context W_c^T + b_ih, h = GRU(x, h; W_hh, b_hh).
  * inputs [T, B, 3H] (the embeddings' part of the input projection, W_e e_t), h0 [B, H], keys and
- * values [B, S, H] -> the states [T, B, H].
+ * values [B, S, H] -> the states [T, B, H] (zero past a row's `lengths`).
  */
 export function attentionGruDecoder(inputs: Tensor, h0: Tensor, keys: Tensor, values: Tensor, w: AttentionDecoderWeights, options: AttentionGruDecoderOptions = {}): Tensor {
   const op = "attentionGruDecoder";
@@ -49,12 +55,18 @@ export function attentionGruDecoder(inputs: Tensor, h0: Tensor, keys: Tensor, va
     const t = w[name];
     if (t.ndim !== shape.length || t.shape.some((d, i) => d !== shape[i])) fail(op, `${name} must be ${fmtShape(shape)}, got ${fmtShape(t.shape)}`);
   }
+  const lengths = options.lengths ?? null;
+  if (lengths !== null) {
+    if (lengths.length !== B) fail(op, `expected ${B} lengths (one per batch row), got ${lengths.length}`);
+    for (const len of lengths) if (!Number.isInteger(len) || len < 0 || len > T) fail(op, `lengths must be integers in [0, ${T}], got ${len}`);
+  }
   const be = backend();
   if (be.attentionDecoderForward === undefined || T === 0) return composite(inputs, h0, keys, values, w, options);
   const problem: AttentionDecoderProblem = {
     steps: T, batch: B, keys: S, hidden: H,
     inputs: denseElements(inputs), h0: denseElements(h0), keyStates: denseElements(keys), values: denseElements(values),
     mask: keyPaddingMask === null ? null : (keyPaddingMask.data() as Uint8Array),
+    lengths: lengths === null ? new Int32Array(B).fill(T) : Int32Array.from(lengths),
     weightQuery: denseElements(w.weightQuery), v: denseElements(w.v), weightContext: denseElements(w.weightContext),
     weightHh: denseElements(w.weightHh), biasIh: denseElements(w.biasIh), biasHh: denseElements(w.biasHh),
   };
@@ -69,16 +81,23 @@ export function attentionGruDecoder(inputs: Tensor, h0: Tensor, keys: Tensor, va
   return all.narrow(0, 0, T);
 }
 
-/** The same decoder as recorded ops, one time step at a time. */
+/**
+ * The same decoder as recorded ops, one time step at a time. With lengths, each step is a
+ * one-step recurrence whose rows past their length have length 0 there: their state is carried
+ * and their output is zero.
+ */
 export function composite(inputs: Tensor, h0: Tensor, keys: Tensor, values: Tensor, w: AttentionDecoderWeights, options: AttentionGruDecoderOptions = {}): Tensor {
+  const lengths = options.lengths ?? null;
   let state = h0;
-  const states: Tensor[] = [];
+  const outputs: Tensor[] = [];
   for (let t = 0; t < inputs.shape[0]; t++) {
     const query = linear(state, w.weightQuery).unsqueeze(1);
-    const [context] = additiveAttentionProjected(query, keys, w.v, values, options);
+    const [context] = additiveAttentionProjected(query, keys, w.v, values, { keyPaddingMask: options.keyPaddingMask });
     const x = inputs.select(0, t).add(linear(context.squeeze(1), w.weightContext));
-    state = fusedRecurrence("gru", x.unsqueeze(0), w.weightHh, w.biasHh, state, { biasIh: w.biasIh }).select(0, 1);
-    states.push(state);
+    const stepLengths = lengths === null ? null : lengths.map((len) => (t < len ? 1 : 0));
+    const step = fusedRecurrence("gru", x.unsqueeze(0), w.weightHh, w.biasHh, state, { biasIh: w.biasIh, lengths: stepLengths });
+    state = step.select(0, 1);
+    outputs.push(step.select(0, 0));
   }
-  return stack(states, 0);
+  return stack(outputs, 0);
 }
