@@ -2,7 +2,7 @@ import type { AttentionDecoderGrads, AttentionDecoderProblem, AttentionDecoderSa
 import { type AttentionBuffers, type AttentionDims, runAttentionBackward, runAttentionForward } from "./additive-attention.js";
 import { gemmOn, type GemmOperand, repeatedGemm } from "./matmul.js";
 import { stageArray, unstage } from "./operands.js";
-import { recurrenceBackwardOn, recurrenceForwardOn, recurrenceReleaseOn } from "./recurrent.js";
+import { activeRowCounts, activeRowsOnly, recurrenceBackwardOn, recurrenceForwardOn, recurrenceReleaseOn } from "./recurrent.js";
 import { sumPartialsOn } from "./reduce.js";
 import type { WasmRuntime } from "./runtime.js";
 
@@ -22,20 +22,6 @@ function attentionDims(p: AttentionDecoderProblem, rows: number): AttentionDims 
   return { batch: rows, queries: 1, keys: p.keys, hidden: p.hidden, valueSize: p.hidden };
 }
 
-/**
- * For each step, the rows up to the last one still within its length: the step's query,
- * attention and context work runs on those only (the recurrence's GEMMs skip the same rows).
- * The rows past them are padding, whose results nothing reads.
- */
-function activeRows(p: AttentionDecoderProblem): Int32Array {
-  const rows = new Int32Array(p.steps);
-  for (let t = 0; t < p.steps; t++) {
-    let b = p.batch;
-    while (b > 0 && p.lengths[b - 1] <= t) b--;
-    rows[t] = b;
-  }
-  return rows;
-}
 
 /** A row-major [rows, cols] matrix at `ptr` (rows `row` apart), as a GEMM operand. */
 function matrix(ptr: number, row: number): GemmOperand {
@@ -63,7 +49,7 @@ export function attentionDecoderForwardOn(rt: WasmRuntime, p: AttentionDecoderPr
   const { steps: T, batch: B, keys: S, hidden: H } = p;
   const GH = 3 * H;
   const width = H + S;
-  const active = activeRows(p);
+  const active = activeRowCounts(p.lengths, p.steps);
   let x = 0, queries = 0, attention = 0;
   let buffers: AttentionBuffers | null = null;
   // q = h W_q^T and x_t += c W_c^T, with W_q and W_c packed once for all steps.
@@ -74,8 +60,6 @@ export function attentionDecoderForwardOn(rt: WasmRuntime, p: AttentionDecoderPr
       x = inputs;
       queries = rt.alloc(T * B * H * 4);
       attention = rt.alloc(T * B * width * 4);
-      // Skipped rows stay zero: the backward's weight-gradient GEMMs read every row.
-      rt.f32(attention, T * B * width).fill(0);
       buffers = stageAttention(rt, p);
       query = repeatedGemm(rt, { a: matrix(0, H), b: transposed(stageArray(rt, p.weightQuery), H), c: matrix(0, H), batch: 1, m: B, n: H, k: H });
       // The context is the first H of each attention row.
@@ -98,7 +82,7 @@ export function attentionDecoderBackwardOn(rt: WasmRuntime, p: AttentionDecoderP
   const { steps: T, batch: B, keys: S, hidden: H } = p;
   const GH = 3 * H;
   const width = H + S;
-  const active = activeRows(p);
+  const active = activeRowCounts(p.lengths, p.steps);
   let dgx = 0, dh = 0, hPrev = 0, queries = 0, attention = 0, grad = 0, dQueries = 0, dKeys = 0, dValues = 0, vPartials = 0;
   // d c_t = d x_t W_c and d h_{t-1} += d q_t W_q, with W_c and W_q packed once for all steps.
   let contextGrad: ((a: number, c: number, rows: number) => void) | null = null;
@@ -112,10 +96,9 @@ export function attentionDecoderBackwardOn(rt: WasmRuntime, p: AttentionDecoderP
       buffers = stageAttention(rt, p);
       // d(attention rows): d c from each step's GEMM, d w zero (the weights feed nothing else).
       grad = zeroed(rt, B * width);
+      dQueries = rt.alloc(T * B * H * 4);
       // Zeroed, then every step adds into them: a row skipped at the last steps (its target is
-      // shorter) gets its first terms at an earlier one, and d Q's skipped rows stay zero for the
-      // d W_q GEMM over all rows.
-      dQueries = zeroed(rt, T * B * H);
+      // shorter) gets its first terms at an earlier one.
       dKeys = zeroed(rt, B * S * H);
       dValues = zeroed(rt, B * S * H);
       vPartials = zeroed(rt, B * H);
@@ -132,11 +115,13 @@ export function attentionDecoderBackwardOn(rt: WasmRuntime, p: AttentionDecoderP
       queryGrad!(dQuery, dh, rows);
     },
   });
-  // The weight gradients over all steps, one GEMM each: d W_c = d x^T C, d W_q = d Q^T H_prev.
-  const rows = T * B;
-  const weightGrad = (a: GemmOperand, b: GemmOperand, m: number): Float32Array => {
+  // The weight gradients over all steps, one GEMM each: d W_c = d x^T C, d W_q = d Q^T H_prev
+  // (without the rows each step skipped, whose gradients are zero). C's rows hold the context
+  // then the weights: its first H columns are read.
+  const weightGrad = (grad: number, m: number, input: number, inputWidth: number): Float32Array => {
+    const kept = activeRowsOnly(rt, active, B, [{ ptr: grad, width: m }, { ptr: input, width: inputWidth }]);
     const out = rt.alloc(m * H * 4);
-    gemmOn(rt, { a, b, c: matrix(out, H), batch: 1, m, n: H, k: rows });
+    gemmOn(rt, { a: transposed(kept.ptrs[0], m), b: matrix(kept.ptrs[1], inputWidth), c: matrix(out, H), batch: 1, m, n: H, k: kept.rows });
     return unstage(rt, out, m * H);
   };
   return {
@@ -144,9 +129,9 @@ export function attentionDecoderBackwardOn(rt: WasmRuntime, p: AttentionDecoderP
     h0: grads.dh0,
     keyStates: unstage(rt, dKeys, B * S * H),
     values: unstage(rt, dValues, B * S * H),
-    weightQuery: weightGrad(transposed(dQueries, H), matrix(hPrev, H), H),
+    weightQuery: weightGrad(dQueries, H, hPrev, H),
     v: unstage(rt, sumPartialsOn(rt, vPartials, B, H), H),
-    weightContext: weightGrad(transposed(dgx, GH), matrix(attention, width), GH),
+    weightContext: weightGrad(dgx, GH, attention, width),
     weightHh: grads.dWeightHh!,
     biasIh: grads.dBiasIh,
     biasHh: grads.dBiasHh,

@@ -109,6 +109,42 @@ class StepGemm {
   }
 }
 
+/**
+ * For each step t, the rows up to the last one still within its length (t < lengths[b]): the
+ * rows past it are padding at t, which the step kernels skip and whose gradients are zero.
+ */
+export function activeRowCounts(lengths: Int32Array, steps: number): Int32Array {
+  const counts = new Int32Array(steps);
+  for (let t = 0; t < steps; t++) {
+    let rows = lengths.length;
+    while (rows > 0 && lengths[rows - 1] <= t) rows--;
+    counts[t] = rows;
+  }
+  return counts;
+}
+
+/**
+ * The operands of a weight-gradient GEMM summed over all steps ([steps * batch, width] each,
+ * step-major), with each step's rows past `active[t]` left out: those rows' gradients are zero, so
+ * the sum over the rows kept is the same and the GEMM's K shrinks. Returns the operands as they
+ * are when no row is left out, else compacted copies; and the rows kept.
+ */
+export function activeRowsOnly(rt: WasmRuntime, active: Int32Array, batch: number, operands: readonly { ptr: number; width: number }[]): { ptrs: number[]; rows: number } {
+  const rows = active.reduce((sum, n) => sum + n, 0);
+  if (rows === active.length * batch) return { ptrs: operands.map((o) => o.ptr), rows };
+  const ptrs = operands.map(({ ptr, width }) => {
+    const packed = rt.alloc(Math.max(rows, 1) * width * 4);
+    const dst = rt.f32(packed, rows * width);
+    let at = 0;
+    active.forEach((n, t) => {
+      dst.set(rt.f32(ptr + t * batch * width * 4, n * width), at);
+      at += n * width;
+    });
+    return packed;
+  });
+  return { ptrs, rows };
+}
+
 function header(rt: WasmRuntime, spec: RecurrenceSpec, fields: number[]): number {
   const args = rt.alloc(ARG_FIELDS * 4);
   rt.i32(args, ARG_FIELDS).fill(0);
@@ -373,11 +409,14 @@ export function recurrenceBackwardOn(rt: WasmRuntime, spec: RecurrenceSpec, weig
       recurrent.run(dgh + t * B * GH * 4);
     }
   }
-  // The weight gradients sum over all steps: one GEMM each, on the step gradients still here.
+  // The weight gradients sum over all steps: one GEMM each, on the step gradients still here
+  // (without the padding rows, whose gradients are zero).
   const rows = T * B;
+  const active = activeRowCounts(spec.lengths, T);
   const transposedTimes = (a: number, m: number, b: number, n: number): Float32Array => {
+    const kept = activeRowsOnly(rt, active, B, [{ ptr: a, width: m }, { ptr: b, width: n }]);
     const out = rt.alloc(m * n * 4);
-    gemmOn(rt, { a: { ptr: a, batch: 0, row: 1, col: m }, b: { ptr: b, batch: 0, row: n, col: 1 }, c: { ptr: out, batch: 0, row: n, col: 1 }, batch: 1, m, n, k: rows });
+    gemmOn(rt, { a: { ptr: kept.ptrs[0], batch: 0, row: 1, col: m }, b: { ptr: kept.ptrs[1], batch: 0, row: n, col: 1 }, c: { ptr: out, batch: 0, row: n, col: 1 }, batch: 1, m, n, k: kept.rows });
     return unstage(rt, out, m * n);
   };
   const dWeightHh = wanted.weights ? transposedTimes(dgh, GH, isGru ? hPrev : savedOperand(rt, saved.hPrev), P) : null;
